@@ -1,0 +1,136 @@
+"""Recurrent, causal deblurring network. Imports only torch.
+
+At frame t the network sees the window of the K newest frames (t-K+1 ... t) and the ConvLSTM state
+carried from frame t-1, and returns the sharp frame t and the new state. No future frames are used.
+
+Layout: pixel-unshuffle x2 -> encoder at 1/2, 1/4, 1/8 -> ConvLSTM layer(s) at 1/8 -> residual blocks
+-> decoder with skips -> pixel-shuffle x2 -> residual added to the current frame.
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from .convlstm import ConvLSTMCell
+
+State = tuple[torch.Tensor, ...]
+
+
+@dataclass(frozen=True)
+class NetConfig:
+    """Size of a DeblurNet. widths are the channels at 1/2, 1/4 and 1/8 of the input size."""
+
+    window: int = 3
+    widths: tuple[int, int, int] = (16, 32, 64)
+    lstm_layers: int = 1
+    coarse_blocks: int = 2
+    fine_blocks: int = 1
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "NetConfig":
+        d = dict(d)
+        d["widths"] = tuple(d["widths"])
+        return cls(**d)
+
+
+PRESETS: dict[str, NetConfig] = {
+    # CPU real-time model (about 0.6 M parameters).
+    "small": NetConfig(window=3, widths=(16, 32, 64), lstm_layers=1, coarse_blocks=2, fine_blocks=1),
+    # Quality model for GPUs (a few M parameters).
+    "base": NetConfig(window=3, widths=(32, 64, 128), lstm_layers=1, coarse_blocks=5, fine_blocks=2),
+    # Tests only: randomly initialised, never shipped.
+    "tiny": NetConfig(window=2, widths=(4, 8, 8), lstm_layers=1, coarse_blocks=1, fine_blocks=0),
+}
+
+
+class ResBlock(nn.Module):
+    def __init__(self, ch: int):
+        super().__init__()
+        self.conv1 = nn.Conv2d(ch, ch, 3, padding=1)
+        self.conv2 = nn.Conv2d(ch, ch, 3, padding=1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x + self.conv2(F.relu(self.conv1(x)))
+
+
+def _stage(ch: int, n: int) -> nn.Sequential:
+    return nn.Sequential(*[ResBlock(ch) for _ in range(n)])
+
+
+class DeblurNet(nn.Module):
+    """step(window, *state) -> (frame, *state).
+
+    window: (N, K, 3, H, W) float32 RGB in [0, 1], oldest first, H and W multiples of `stride`.
+    state:  2 * lstm_layers tensors (h0, c0, h1, c1, ...), each (N, widths[2], H/8, W/8) float32.
+    frame:  (N, 3, H, W) float32, nominally [0, 1] (not clamped).
+    """
+
+    stride = 8
+
+    def __init__(self, config: NetConfig = PRESETS["small"]):
+        super().__init__()
+        self.config = config
+        k = config.window
+        c1, c2, c3 = config.widths
+        self.enc1 = nn.Sequential(nn.Conv2d(12 * k, c1, 3, padding=1), nn.ReLU(inplace=True), _stage(c1, 1))
+        self.enc2 = nn.Sequential(nn.Conv2d(c1, c2, 3, stride=2, padding=1), nn.ReLU(inplace=True), _stage(c2, 1))
+        self.enc3 = nn.Sequential(nn.Conv2d(c2, c3, 3, stride=2, padding=1), nn.ReLU(inplace=True), _stage(c3, 1))
+        self.cells = nn.ModuleList([ConvLSTMCell(c3, c3) for _ in range(config.lstm_layers)])
+        self.coarse = _stage(c3, config.coarse_blocks)
+        self.up3 = nn.Sequential(nn.Conv2d(c3, 4 * c2, 1), nn.PixelShuffle(2))
+        self.dec2 = _stage(c2, max(config.fine_blocks, 1))
+        self.up2 = nn.Sequential(nn.Conv2d(c2, 4 * c1, 1), nn.PixelShuffle(2))
+        self.dec1 = _stage(c1, config.fine_blocks)
+        self.head = nn.Conv2d(c1, 12, 3, padding=1)
+        with torch.no_grad():
+            # Start at the identity: the residual is zero until training moves it.
+            self.head.weight.mul_(0.1)
+            self.head.bias.zero_()
+
+    @property
+    def window(self) -> int:
+        return self.config.window
+
+    @property
+    def state_names(self) -> list[str]:
+        return [f"{kind}{i}" for i in range(len(self.cells)) for kind in ("h", "c")]
+
+    def state_shapes(self, n: int, h: int, w: int) -> list[tuple[int, int, int, int]]:
+        """Shapes of the state tensors for frames of padded size h x w."""
+        c3 = self.config.widths[2]
+        return [(n, c3, h // 8, w // 8)] * (2 * len(self.cells))
+
+    def init_state(self, n: int, h: int, w: int, device=None, dtype=torch.float32) -> State:
+        """Zero state for a batch of n frames of padded size h x w."""
+        return tuple(torch.zeros(s, device=device, dtype=dtype) for s in self.state_shapes(n, h, w))
+
+    def forward(self, window: torch.Tensor, *state: torch.Tensor):
+        return self.step(window, state)
+
+    def step(self, window: torch.Tensor, state: State):
+        n, k, ch, h, w = window.shape
+        current = window[:, -1]
+        x = F.pixel_unshuffle(window.reshape(n, k * ch, h, w), 2)
+        e1 = self.enc1(x)
+        e2 = self.enc2(e1)
+        z = self.enc3(e2)
+        new_state: list[torch.Tensor] = []
+        for i, cell in enumerate(self.cells):
+            hid, mem = cell(z, state[2 * i], state[2 * i + 1])
+            new_state += [hid, mem]
+            z = z + hid
+        z = self.coarse(z)
+        d2 = self.dec2(self.up3(z) + e2)
+        d1 = self.dec1(self.up2(d2) + e1)
+        out = current + F.pixel_shuffle(self.head(d1), 2)
+        return (out, *new_state)
+
+
+def count_parameters(net: nn.Module) -> int:
+    return sum(p.numel() for p in net.parameters())

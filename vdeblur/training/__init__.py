@@ -1,0 +1,1 @@
+"""Training-side code: clip synthesis, datasets, losses, checkpoints. Not imported by the pipeline."""
