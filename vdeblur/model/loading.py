@@ -1,0 +1,60 @@
+"""Load a DeblurNet from shipped weights or a user's .safetensors file (never unpickles)."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import torch
+from safetensors import safe_open
+from safetensors.torch import save_file
+
+from ..errors import ModelError
+from .net import PRESETS, DeblurNet, NetConfig
+
+WEIGHTS_DIR = Path(__file__).parent / "weights"
+SHIPPED = ("small", "base")
+
+
+def weights_path(spec: str) -> Path:
+    """Path of the weights a model spec names: a shipped preset or a file path."""
+    if spec in SHIPPED:
+        return WEIGHTS_DIR / f"{spec}.safetensors"
+    if spec in PRESETS:
+        raise ModelError(f"preset '{spec}' has no shipped weights (shipped: {', '.join(SHIPPED)})")
+    return Path(spec)
+
+
+def load_model(spec: str, device: str | torch.device = "cpu") -> tuple[DeblurNet, dict]:
+    """(network in eval mode, metadata) for a preset name or a .safetensors path."""
+    path = weights_path(spec)
+    if not path.exists():
+        if spec in SHIPPED:
+            raise ModelError(f"no weights installed for preset '{spec}' (expected {path})")
+        raise ModelError(f"weights file not found: {path}")
+    if path.is_dir():
+        raise ModelError(f"weights path is a directory: {path}")
+    try:
+        with safe_open(str(path), framework="pt", device="cpu") as f:
+            meta = dict(f.metadata() or {})
+            tensors = {k: f.get_tensor(k) for k in f.keys()}
+    except Exception as e:  # safetensors raises several types for a bad header or truncated data
+        raise ModelError(f"bad weights file {path}: not a readable safetensors file ({e})") from None
+    if "vdeblur_config" not in meta:
+        raise ModelError(f"bad weights file {path}: no vdeblur_config in its metadata")
+    try:
+        config = NetConfig.from_dict(json.loads(meta["vdeblur_config"]))
+        net = DeblurNet(config)
+        net.load_state_dict({k: v.float() for k, v in tensors.items()})
+    except Exception as e:
+        raise ModelError(f"bad weights file {path}: does not match a DeblurNet ({e})") from None
+    info = json.loads(meta.get("vdeblur_info", "{}"))
+    info["path"] = str(path)
+    return net.eval().to(device), info
+
+
+def save_weights(net: DeblurNet, path: Path, info: dict, dtype: torch.dtype = torch.float32) -> None:
+    """Write weights with the config (and free-form info) in the safetensors metadata."""
+    tensors = {k: v.detach().to(dtype).contiguous().cpu() for k, v in net.state_dict().items()}
+    meta = {"vdeblur_config": json.dumps(net.config.to_dict()), "vdeblur_info": json.dumps(info)}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    save_file(tensors, str(path), metadata=meta)
