@@ -1,0 +1,47 @@
+"""Inference backends. Contract (DESIGN.md):
+
+    init_state(h, w) -> state             state: tuple of tensors named by `state_names`
+    step(window, state) -> (frame, state) window (1, K, 3, h, w) float32 [0, 1] on `device`;
+                                          frame (1, 3, h, w) float32
+    close()
+
+h and w are padded to a multiple of `stride`.
+"""
+from __future__ import annotations
+
+import sys
+
+import torch
+
+from ..config import Backend, ModelConfig
+from ..errors import BackendError
+
+
+def open_backend(cfg: ModelConfig, log=None):
+    """Build the backend the config asks for; for AUTO, the fastest one available here."""
+    from .torch_backend import TorchBackend
+
+    choice = cfg.backend
+    if choice == Backend.AUTO:
+        if torch.cuda.is_available():
+            choice = Backend.TORCH
+        else:
+            try:
+                import onnxruntime  # noqa: F401
+                from .ort_backend import OrtBackend  # noqa: F401
+                choice = Backend.ONNXRUNTIME
+            except ImportError:
+                choice = Backend.TORCH
+        if log:
+            log(f"backend: {choice.value} (auto)")
+    if choice == Backend.TORCH:
+        return TorchBackend.from_config(cfg)
+    if choice == Backend.ONNXRUNTIME:
+        try:
+            from .ort_backend import OrtBackend
+        except ImportError as e:
+            raise BackendError(f"onnxruntime backend unavailable: {e}") from None
+        return OrtBackend.from_config(cfg)
+    if choice == Backend.TENSORRT:
+        raise BackendError("tensorrt backend is not available in this build (see README: backends)")
+    raise BackendError(f"unknown backend {choice}")

@@ -1,0 +1,126 @@
+"""Command line: `vdeblur run INPUT -o OUTPUT`, `vdeblur export`.
+
+Errors a user can cause (bad input, bad output path, bad weights) end in one line on stderr and a
+non-zero exit, never a traceback.
+"""
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+
+from . import __version__
+from .config import Backend, EncodeConfig, ModelConfig, Precision, RunConfig
+from .errors import VdeblurError
+
+log = logging.getLogger("vdeblur")
+
+
+def _add_model_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--model", default="small", help="shipped preset (small, base) or a .safetensors path")
+    p.add_argument("--backend", default="auto", choices=[b.value for b in Backend])
+    p.add_argument("--device", default="auto", help="torch device for --backend torch (cpu, cuda, cuda:1)")
+    p.add_argument("--precision", default="fp32", choices=[p.value for p in Precision])
+    p.add_argument("--threads", type=int, default=0, help="CPU inference threads (0: all available cores)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    ap = argparse.ArgumentParser(prog="vdeblur", description="Real-time video motion deblurring.")
+    ap.add_argument("--version", action="version", version=f"vdeblur {__version__}")
+    sub = ap.add_subparsers(dest="command", required=True)
+
+    run = sub.add_parser("run", help="deblur a video file")
+    run.add_argument("input", help="video file (anything FFmpeg opens)")
+    run.add_argument("-o", "--output", required=True, help="output file; its extension picks the container")
+    run.add_argument("-y", "--overwrite", action="store_true", help="overwrite an existing OUTPUT")
+    _add_model_args(run)
+    run.add_argument("--codec", default="libx264")
+    run.add_argument("--crf", type=int, default=18)
+    run.add_argument("--preset", default="medium", help="encoder preset (x264/x265)")
+    run.add_argument("--compare", action="store_true", help="write input | output side by side")
+    run.add_argument("--json", dest="json_path", help="write a run summary (frames, fps, per-stage timing)")
+    run.add_argument("--quiet", action="store_true", help="no progress bar, warnings only")
+
+    exp = sub.add_parser("export", help="export one recurrent step to ONNX")
+    exp.add_argument("--model", default="small")
+    exp.add_argument("-o", "--output", required=True)
+    return ap
+
+
+def _run(a) -> int:
+    from .pipeline import run_file
+
+    cfg = RunConfig(
+        input=a.input, output=a.output, overwrite=a.overwrite,
+        model=ModelConfig(spec=a.model, backend=Backend(a.backend), device=a.device,
+                          precision=Precision(a.precision), threads=a.threads),
+        encode=EncodeConfig(codec=a.codec, crf=a.crf, preset=a.preset),
+        compare=a.compare, json_path=a.json_path, quiet=a.quiet,
+        progress=not a.quiet and sys.stderr.isatty())
+    bar = None
+    on_progress = None
+    if cfg.progress:
+        from tqdm import tqdm
+
+        from .source import Source
+
+        total = None
+        try:
+            s = Source(a.input)
+            total = s.info.frames or None
+            s.close()
+        except VdeblurError:
+            pass  # run_file reports it properly
+        bar = tqdm(total=total, unit="frame", dynamic_ncols=True, leave=True)
+        on_progress = lambda n: bar.update(n - bar.n)  # noqa: E731
+    try:
+        summary = run_file(cfg, on_progress)
+    finally:
+        if bar is not None:
+            bar.close()
+    log.info(f"{summary['frames_out']} frames ({summary['width']}x{summary['height']}) in "
+             f"{summary['wall_s']:.1f} s: {summary['fps']:.1f} fps, {summary['backend']} backend -> "
+             f"{summary['output']}")
+    return 0
+
+
+def _export(a) -> int:
+    from .backends.onnx_export import export_onnx
+    from .model.loading import load_model
+
+    net, _ = load_model(a.model)
+    path = export_onnx(net, a.output)
+    log.info(f"wrote {path}")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = build_parser()
+    a = ap.parse_args(argv)
+    quiet = getattr(a, "quiet", False)
+    logging.basicConfig(level=logging.WARNING if quiet else logging.INFO, format="%(message)s",
+                        stream=sys.stderr)
+    try:
+        return {"run": _run, "export": _export}[a.command](a)
+    except VdeblurError as e:
+        print(f"vdeblur: error: {e}", file=sys.stderr)
+        return e.exit_code
+    except KeyboardInterrupt:
+        print("vdeblur: interrupted; nothing written at the output path", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return 1
+    except MemoryError:
+        print("vdeblur: error: out of memory", file=sys.stderr)
+        return 1
+    except Exception as e:
+        if os.environ.get("VDEBLUR_DEBUG"):
+            raise
+        print(f"vdeblur: error: {type(e).__name__}: {e} (set VDEBLUR_DEBUG=1 for a traceback)",
+              file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

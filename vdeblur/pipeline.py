@@ -1,0 +1,238 @@
+"""Wires the stages for file mode: source -> decode thread -> inference thread -> encode thread -> sink.
+
+Stages are joined by bounded queues: a full queue blocks its producer (backpressure, nothing dropped),
+so memory stays flat however long the input is. Ctrl-C / SIGTERM stop the reading; the frames already
+read are finished, the encoder is flushed and the partial output is renamed into place.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import queue
+import signal
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from .backends import open_backend
+from .config import RunConfig
+from .deblurrer import Deblurrer
+from .errors import VdeblurError
+from .sink import FileSink, check_output
+from .source import DecodedFrame, Source, mask_url
+from .stats import StageTimes
+
+log = logging.getLogger("vdeblur")
+
+_END = object()
+STAGES = ["decode", "preprocess", "inference", "postprocess", "encode", "end_to_end"]
+
+
+class Interrupted(VdeblurError):
+    """Raised after a stop by signal; the partial output has been written."""
+
+    def __init__(self, signum: int, output: Path, frames: int):
+        self.exit_code = 128 + signum
+        name = signal.Signals(signum).name
+        super().__init__(f"interrupted by {name}: wrote {frames} frames to {output} (partial output)")
+
+
+@dataclass
+class _Shared:
+    stop: threading.Event = field(default_factory=threading.Event)
+    failed: threading.Event = field(default_factory=threading.Event)
+    error: BaseException | None = None
+
+    def fail(self, e: BaseException) -> None:
+        if self.error is None:
+            self.error = e
+        self.failed.set()
+        self.stop.set()
+
+
+def _put(q: queue.Queue, item, shared: _Shared) -> bool:
+    """Blocking put that gives up when another stage failed."""
+    while True:
+        try:
+            q.put(item, timeout=0.1)
+            return True
+        except queue.Full:
+            if shared.failed.is_set():
+                return False
+
+
+def _get(q: queue.Queue, shared: _Shared):
+    while True:
+        try:
+            return q.get(timeout=0.1)
+        except queue.Empty:
+            if shared.failed.is_set():
+                return _END
+
+
+def run_file(cfg: RunConfig, on_progress=None) -> dict:
+    """Deblur cfg.input into cfg.output. Returns the run summary (also written to cfg.json_path)."""
+    out_path = check_output(cfg.input, cfg.output, cfg.overwrite)
+    source = Source(cfg.input)
+    info = source.info
+    if info.bit_depth > 8:
+        log.warning(f"warning: {info.bit_depth}-bit input ({info.pix_fmt}) is processed and written as "
+                    f"8-bit {cfg.encode.pix_fmt or 'yuv420p'}")
+    try:
+        backend = open_backend(cfg.model, log=log.info)
+    except Exception:
+        source.close()
+        raise
+    timer = StageTimes(STAGES)
+    deblurrer = Deblurrer(backend, timer)
+    width = info.width * (2 if cfg.compare else 1)
+    try:
+        sink = FileSink(out_path, info, cfg.encode, width, info.height, source.passthrough)
+    except Exception:
+        source.close()
+        deblurrer.close()
+        raise
+
+    shared = _Shared()
+    q_decoded: queue.Queue = queue.Queue(maxsize=cfg.queue_size)
+    q_done: queue.Queue = queue.Queue(maxsize=cfg.queue_size)
+    # Remuxed packets bypass inference; decode is held back by q_decoded, so this stays small too.
+    q_packets: queue.Queue = queue.Queue()
+    counts = {"decoded": 0, "written": 0}
+
+    def decode_stage():
+        try:
+            t0 = time.perf_counter()
+            for item in source.items(stop=shared.stop.is_set):
+                if isinstance(item, DecodedFrame):
+                    t1 = time.perf_counter()
+                    timer.add("decode", (t1 - t0) * 1e3)
+                    counts["decoded"] += 1
+                    if not _put(q_decoded, (item, t1), shared):
+                        return
+                    t0 = time.perf_counter()
+                else:
+                    q_packets.put(item)
+        except BaseException as e:  # noqa: BLE001 - handed to the main thread
+            shared.fail(e)
+        finally:
+            _put(q_decoded, _END, shared)
+
+    def infer_stage():
+        try:
+            while True:
+                item = _get(q_decoded, shared)
+                if item is _END:
+                    break
+                frame, t_decoded = item
+                out = deblurrer.process(frame.rgb)
+                if cfg.compare:
+                    out = np.concatenate([frame.rgb, out], axis=1)
+                if not _put(q_done, (out, frame.pts, t_decoded), shared):
+                    return
+        except BaseException as e:  # noqa: BLE001
+            shared.fail(e)
+        finally:
+            _put(q_done, _END, shared)
+
+    def drain_packets():
+        while True:
+            try:
+                sink.write_packet(q_packets.get_nowait())
+            except queue.Empty:
+                return
+
+    def encode_stage():
+        try:
+            while True:
+                item = _get(q_done, shared)
+                drain_packets()
+                if item is _END:
+                    break
+                rgb, pts, t_decoded = item
+                t0 = time.perf_counter()
+                sink.write_frame(rgb, pts)
+                t1 = time.perf_counter()
+                timer.add("encode", (t1 - t0) * 1e3)
+                timer.add("end_to_end", (t1 - t_decoded) * 1e3)
+                counts["written"] += 1
+                if on_progress is not None:
+                    on_progress(counts["written"])
+            drain_packets()
+        except BaseException as e:  # noqa: BLE001
+            shared.fail(e)
+
+    received: list[int] = []
+
+    def on_signal(signum, _frame):
+        if received:
+            # A second signal: give up at once; the temporary file is removed, OUTPUT is untouched.
+            raise KeyboardInterrupt
+        received.append(signum)
+        shared.stop.set()
+
+    old = {}
+    if threading.current_thread() is threading.main_thread():
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            old[sig] = signal.signal(sig, on_signal)
+    t_start = time.perf_counter()
+    threads = [threading.Thread(target=f, name=f.__name__, daemon=True)
+               for f in (decode_stage, infer_stage, encode_stage)]
+    try:
+        for t in threads:
+            t.start()
+        for t in threads:
+            while t.is_alive():
+                t.join(timeout=0.2)
+    except KeyboardInterrupt:
+        shared.fail(KeyboardInterrupt())
+        for t in threads:
+            t.join(timeout=5)
+        sink.abort()
+        source.close()
+        deblurrer.close()
+        raise
+    finally:
+        for sig, h in old.items():
+            signal.signal(sig, h)
+    wall = time.perf_counter() - t_start
+
+    if shared.error is not None:
+        sink.abort()
+        source.close()
+        deblurrer.close()
+        err = shared.error
+        if isinstance(err, VdeblurError):
+            raise err
+        raise VdeblurError(f"processing failed: {type(err).__name__}: {err}") from err
+    sink.close()
+    source.close()
+    deblurrer.close()
+
+    summary = {
+        "input": mask_url(cfg.input),
+        "output": str(out_path),
+        "backend": backend.name,
+        "model": backend.info.get("preset", cfg.model.spec),
+        "width": info.width,
+        "height": info.height,
+        "frames_in": counts["decoded"],
+        "frames_out": counts["written"],
+        "decode_errors": source.decode_errors,
+        "wall_s": wall,
+        "fps": counts["written"] / wall if wall > 0 else 0.0,
+        "stages_ms": timer.summary(),
+        "interrupted": bool(received),
+    }
+    if source.decode_errors:
+        log.warning(f"warning: {source.decode_errors} packet(s) of the input could not be decoded "
+                    f"({source.error_detail}); {counts['written']} frames were decoded and all were written")
+    if cfg.json_path:
+        Path(cfg.json_path).write_text(json.dumps(summary, indent=2) + "\n")
+    if received:
+        raise Interrupted(received[0], out_path, counts["written"])
+    return summary

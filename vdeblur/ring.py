@@ -1,0 +1,59 @@
+"""FrameRing: the K newest frames in the model's layout, preallocated, windows without copies.
+
+Ownership: the ring owns its storage for its whole life. `push` copies a frame in; `window()` returns a
+view into the storage that stays valid until the next `push` (which may overwrite the oldest slot the
+view still shows). A consumer that needs the window longer must copy it.
+
+Each frame is written twice, at slot i and slot i + K, so the K newest frames are always one contiguous
+slice of the 2K-slot storage: a window costs no copy.
+"""
+from __future__ import annotations
+
+import torch
+
+
+class FrameRing:
+    def __init__(self, k: int, shape: tuple[int, int, int], device: torch.device | str = "cpu",
+                 dtype: torch.dtype = torch.float32, pin_memory: bool = False):
+        """k frames of shape (C, H, W)."""
+        if k < 1:
+            raise ValueError("a ring needs at least one slot")
+        self.k = k
+        self.shape = tuple(shape)
+        self._store = torch.empty((2 * k, *shape), device=device, dtype=dtype,
+                                  pin_memory=pin_memory and torch.device(device).type == "cpu")
+        self._next = 0      # slot the next frame goes to, in [0, k)
+        self.count = 0      # frames pushed since the last clear
+
+    @property
+    def device(self) -> torch.device:
+        return self._store.device
+
+    def clear(self) -> None:
+        self._next = 0
+        self.count = 0
+
+    def push(self, frame: torch.Tensor) -> None:
+        """Copy a (C, H, W) frame in. The first frame after clear() fills every slot, so the first window
+        repeats it (the network was trained that way)."""
+        if tuple(frame.shape) != self.shape:
+            raise ValueError(f"frame shape {tuple(frame.shape)} does not match the ring's {self.shape}")
+        if self.count == 0:
+            self._store.copy_(frame.expand_as(self._store))
+        else:
+            i = self._next
+            self._store[i].copy_(frame, non_blocking=True)
+            self._store[i + self.k].copy_(self._store[i])
+        self._next = (self._next + 1) % self.k
+        self.count += 1
+
+    def slot_for_next(self) -> torch.Tensor:
+        """The storage the next push will write (to let a producer convert straight into it)."""
+        return self._store[self._next]
+
+    def window(self) -> torch.Tensor:
+        """(K, C, H, W) view, oldest first. Valid until the next push."""
+        if self.count == 0:
+            raise RuntimeError("window() on an empty ring")
+        start = self._next
+        return self._store[start:start + self.k]
