@@ -21,3 +21,9 @@ class ModelError(VdeblurError):
 
 class BackendError(VdeblurError):
     pass
+
+
+class DamagedInput(VdeblurError):
+    """The input had undecodable parts; everything decodable was written."""
+
+    exit_code = 3

@@ -21,7 +21,7 @@ import numpy as np
 from .backends import open_backend
 from .config import RunConfig
 from .deblurrer import Deblurrer
-from .errors import VdeblurError
+from .errors import DamagedInput, VdeblurError
 from .sink import FileSink, check_output
 from .source import DecodedFrame, Source, mask_url
 from .stats import StageTimes
@@ -228,11 +228,12 @@ def run_file(cfg: RunConfig, on_progress=None) -> dict:
         "stages_ms": timer.summary(),
         "interrupted": bool(received),
     }
-    if source.decode_errors:
-        log.warning(f"warning: {source.decode_errors} packet(s) of the input could not be decoded "
-                    f"({source.error_detail}); {counts['written']} frames were decoded and all were written")
     if cfg.json_path:
         Path(cfg.json_path).write_text(json.dumps(summary, indent=2) + "\n")
     if received:
         raise Interrupted(received[0], out_path, counts["written"])
+    if source.decode_errors:
+        raise DamagedInput(f"damaged input: {source.decode_errors} packet(s) could not be decoded "
+                           f"({source.error_detail}); the {counts['written']} frames that decoded were all "
+                           f"written to {out_path}")
     return summary

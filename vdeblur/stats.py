@@ -12,7 +12,7 @@ def percentile(sorted_ms: list[float], p: float) -> float:
         return math.nan
     if not 0 <= p <= 100:
         raise ValueError("percentile must be in [0, 100]")
-    exclude = int((1 - p / 100) * n)
+    exclude = int((100 - p) * n / 100 + 1e-9)  # exact where (1 - p/100) * n rounds down wrongly
     return sorted_ms[max(n - 1 - exclude, 0)]
 
 

@@ -1,0 +1,77 @@
+"""Synthetic clips written with PyAV, and readers to check what came out."""
+from __future__ import annotations
+
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import numpy as np
+
+
+def make_clip(path: Path, *, frames: int = 12, width: int = 322, height: int = 182,
+              pix_fmt: str = "yuv420p", audio: bool = True, vfr: bool = False,
+              codec: str = "libx264", colour: dict | None = None) -> dict:
+    """Write a moving-bar clip; returns what was written (pts, audio packet bytes)."""
+    c = av.open(str(path), "w")
+    v = c.add_stream(codec, rate=25)
+    v.width, v.height, v.pix_fmt = width, height, pix_fmt
+    tb = Fraction(1, 1000) if vfr else Fraction(1, 25)
+    v.codec_context.time_base = tb
+    v.time_base = tb
+    for k, val in (colour or {}).items():
+        setattr(v.codec_context, k, val)
+    a = None
+    if audio:
+        a = c.add_stream("aac", rate=48000)
+        a.layout = "stereo"
+    rng = np.random.default_rng(0)
+    pts_list = []
+    t = 0
+    for i in range(frames):
+        img = np.zeros((height, width, 3), np.uint8)
+        img[..., 1] = (np.arange(width) * 255 // max(width - 1, 1)).astype(np.uint8)
+        x = (i * 9) % max(width - 30, 1)
+        img[:, x:x + 30, 0] = 255
+        img[::7] = rng.integers(0, 255, (img[::7].shape), dtype=np.uint8)
+        f = av.VideoFrame.from_ndarray(img, format="rgb24").reformat(format=pix_fmt)
+        pts = t if vfr else i
+        f.pts = pts
+        f.time_base = tb
+        pts_list.append(pts)
+        t += 40 if i % 3 else 70   # irregular spacing for VFR
+        for p in v.encode(f):
+            c.mux(p)
+    for p in v.encode():
+        c.mux(p)
+    if a is not None:
+        n_audio = int(frames / 25 * 48000 / 1024) + 2
+        for i in range(n_audio):
+            sig = np.sin(np.arange(1024) / 10 + i).astype(np.float32)[None].repeat(2, 0) * 0.1
+            af = av.AudioFrame.from_ndarray(sig, format="fltp", layout="stereo")
+            af.sample_rate = 48000
+            af.pts = i * 1024
+            for p in a.encode(af):
+                c.mux(p)
+        for p in a.encode():
+            c.mux(p)
+    c.close()
+    return {"pts": pts_list}
+
+
+def video_pts(path: Path) -> list[int]:
+    with av.open(str(path)) as c:
+        s = c.streams.video[0]
+        return sorted(f.pts for f in c.decode(s))
+
+
+def seconds(path: Path) -> list[float]:
+    with av.open(str(path)) as c:
+        s = c.streams.video[0]
+        return sorted(float(f.pts * s.time_base) for f in c.decode(s))
+
+
+def audio_packets(path: Path) -> list[bytes]:
+    with av.open(str(path)) as c:
+        if not c.streams.audio:
+            return []
+        return [bytes(p) for p in c.demux(c.streams.audio[0]) if p.size]

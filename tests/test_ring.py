@@ -1,0 +1,46 @@
+import pytest
+import torch
+
+from vdeblur.ring import FrameRing
+
+
+def frame(v):
+    return torch.full((1, 2, 2), float(v))
+
+
+def test_first_push_fills_window_and_order_is_oldest_first():
+    r = FrameRing(3, (1, 2, 2))
+    r.push(frame(1))
+    assert r.window()[:, 0, 0, 0].tolist() == [1, 1, 1]
+    r.push(frame(2))
+    r.push(frame(3))
+    r.push(frame(4))
+    assert r.window()[:, 0, 0, 0].tolist() == [2, 3, 4]
+
+
+def test_window_is_a_view_not_a_copy():
+    r = FrameRing(2, (1, 2, 2))
+    r.push(frame(1))
+    w = r.window()
+    assert w.data_ptr() >= r._store.data_ptr()
+    assert w.untyped_storage().data_ptr() == r._store.untyped_storage().data_ptr()
+
+
+def test_many_pushes_keep_the_newest_k():
+    r = FrameRing(4, (1, 2, 2))
+    for i in range(1, 20):
+        r.push(frame(i))
+        got = r.window()[:, 0, 0, 0].tolist()
+        assert got == [max(1, j) for j in range(i - 3, i + 1)]
+
+
+def test_clear_and_bad_shape():
+    r = FrameRing(2, (1, 2, 2))
+    with pytest.raises(RuntimeError):
+        r.window()
+    r.push(frame(5))
+    r.clear()
+    r.push(frame(7))
+    assert r.window()[:, 0, 0, 0].tolist() == [7, 7]
+    with pytest.raises(ValueError):
+        r.push(torch.zeros(1, 3, 3))
