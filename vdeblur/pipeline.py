@@ -22,7 +22,7 @@ from .backends import open_backend
 from .config import RunConfig
 from .deblurrer import Deblurrer
 from .errors import DamagedInput, VdeblurError
-from .sink import FileSink, check_output
+from .sink import FileSink, check_encoder, check_output
 from .source import DecodedFrame, Source, mask_url
 from .stats import StageTimes
 
@@ -77,6 +77,7 @@ def _get(q: queue.Queue, shared: _Shared):
 def run_file(cfg: RunConfig, on_progress=None) -> dict:
     """Deblur cfg.input into cfg.output. Returns the run summary (also written to cfg.json_path)."""
     out_path = check_output(cfg.input, cfg.output, cfg.overwrite)
+    check_encoder(cfg.encode.codec)
     source = Source(cfg.input)
     info = source.info
     if info.bit_depth > 8:

@@ -22,7 +22,8 @@ def open_backend(cfg: ModelConfig, log=None):
     from .torch_backend import TorchBackend
 
     choice = cfg.backend
-    if choice == Backend.AUTO:
+    auto = choice == Backend.AUTO
+    if auto:
         if torch.cuda.is_available():
             choice = Backend.TORCH
         else:
@@ -32,16 +33,18 @@ def open_backend(cfg: ModelConfig, log=None):
                 choice = Backend.ONNXRUNTIME
             except ImportError:
                 choice = Backend.TORCH
-        if log:
-            log(f"backend: {choice.value} (auto)")
     if choice == Backend.TORCH:
-        return TorchBackend.from_config(cfg)
-    if choice == Backend.ONNXRUNTIME:
+        backend = TorchBackend.from_config(cfg)
+    elif choice == Backend.ONNXRUNTIME:
         try:
             from .ort_backend import OrtBackend
         except ImportError as e:
             raise BackendError(f"onnxruntime backend unavailable: {e}") from None
-        return OrtBackend.from_config(cfg)
-    if choice == Backend.TENSORRT:
+        backend = OrtBackend.from_config(cfg)
+    elif choice == Backend.TENSORRT:
         raise BackendError("tensorrt backend is not available in this build (see README: backends)")
-    raise BackendError(f"unknown backend {choice}")
+    else:
+        raise BackendError(f"unknown backend {choice}")
+    if log:
+        log(f"backend: {backend.name} on {backend.device}{' (auto)' if auto else ''}")
+    return backend

@@ -1,0 +1,58 @@
+"""All backends give the same numbers on the same frames, carrying state over several frames."""
+from __future__ import annotations
+
+import pytest
+import torch
+
+from vdeblur.backends.torch_backend import TorchBackend
+from vdeblur.config import Precision
+from vdeblur.model.loading import load_model
+
+
+def frames(n, h=72, w=104, k=3):
+    g = torch.Generator().manual_seed(0)
+    return [torch.rand(1, k, 3, h, w, generator=g) for _ in range(n)]
+
+
+def run_backend(backend, wins, h, w):
+    state = backend.init_state(h, w)
+    outs = []
+    for win in wins:
+        out, state = backend.step(win.to(backend.device), state)
+        outs.append(out.detach().float().cpu().clone())
+    return outs
+
+
+def test_onnxruntime_matches_torch_fp32():
+    pytest.importorskip("onnxruntime")
+    from vdeblur.backends.ort_backend import OrtBackend
+
+    net, _ = load_model("small")
+    ref = run_backend(TorchBackend(net, torch.device("cpu")), frames(8), 72, 104)
+    got = run_backend(OrtBackend(load_model("small")[0]), frames(8), 72, 104)
+    diff = max((a - b).abs().max().item() for a, b in zip(ref, got))
+    assert diff <= 1e-4
+
+
+def test_onnx_export_is_valid(tmp_path):
+    onnx = pytest.importorskip("onnx")
+    from vdeblur.backends.onnx_export import export_onnx, io_names
+
+    net, _ = load_model("small")
+    p = export_onnx(net, tmp_path / "small.onnx")
+    m = onnx.load(str(p))
+    assert [i.name for i in m.graph.input] == io_names(net)[0]
+    assert [o.name for o in m.graph.output] == io_names(net)[1]
+    assert m.opset_import[0].version >= 17
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+def test_torch_cuda_fp16_close_to_cpu_fp32():
+    net, _ = load_model("base")
+    wins = frames(8, 192, 320)
+    ref = run_backend(TorchBackend(net, torch.device("cpu")), wins, 192, 320)
+    got = run_backend(TorchBackend(load_model("base")[0], torch.device("cuda"), Precision.FP16), wins, 192, 320)
+    for a, b in zip(ref, got):
+        mse = ((a.clamp(0, 1) - b.clamp(0, 1)) ** 2).mean().item()
+        assert 10 * torch.log10(torch.tensor(1.0 / max(mse, 1e-12))).item() >= 40

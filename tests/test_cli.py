@@ -1,0 +1,157 @@
+"""The CLI as a user meets it: one-line errors, exit codes, nothing half-written at OUTPUT, Ctrl-C."""
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import av
+import numpy as np
+import pytest
+from clips import make_clip
+
+CLI = [sys.executable, "-m", "vdeblur.cli"]
+
+
+def vdeblur(*args, **kw):
+    return subprocess.run([*CLI, *map(str, args)], capture_output=True, text=True, timeout=300, **kw)
+
+
+def assert_one_line_error(r, *words):
+    assert r.returncode != 0
+    lines = [ln for ln in r.stderr.strip().splitlines() if ln.strip()]
+    assert len(lines) == 1, r.stderr
+    assert "Traceback" not in r.stderr
+    assert lines[0].startswith("vdeblur: error:")
+    for w in words:
+        assert w in lines[0], lines[0]
+
+
+def no_partial_files(folder: Path):
+    return not [p for p in folder.iterdir() if ".partial" in p.name]
+
+
+def test_missing_input(tmp_path, tiny_weights):
+    r = vdeblur("run", tmp_path / "nope.mp4", "-o", tmp_path / "o.mp4", "--model", tiny_weights)
+    assert_one_line_error(r, "not found")
+
+
+def test_directory_input(tmp_path, tiny_weights):
+    r = vdeblur("run", tmp_path, "-o", tmp_path / "o.mp4", "--model", tiny_weights)
+    assert_one_line_error(r, "directory")
+
+
+def test_not_media(tmp_path, tiny_weights):
+    f = tmp_path / "notes.mp4"
+    f.write_text("hello, I am not a video\n" * 50)
+    r = vdeblur("run", f, "-o", tmp_path / "o.mp4", "--model", tiny_weights)
+    assert_one_line_error(r, "media")
+    assert not (tmp_path / "o.mp4").exists()
+
+
+def test_no_video_stream(tmp_path, tiny_weights):
+    f = tmp_path / "audio.m4a"
+    with av.open(str(f), "w") as c:
+        a = c.add_stream("aac", rate=48000)
+        a.layout = "mono"
+        for i in range(10):
+            fr = av.AudioFrame.from_ndarray(np.zeros((1, 1024), np.float32), format="fltp", layout="mono")
+            fr.sample_rate, fr.pts = 48000, i * 1024
+            for p in a.encode(fr):
+                c.mux(p)
+        for p in a.encode():
+            c.mux(p)
+    r = vdeblur("run", f, "-o", tmp_path / "o.mp4", "--model", tiny_weights)
+    assert_one_line_error(r, "no video stream")
+
+
+def test_output_equals_input(clip, tiny_weights):
+    r = vdeblur("run", clip, "-o", clip, "-y", "--model", tiny_weights)
+    assert_one_line_error(r, "same file")
+
+
+def test_output_dir_missing(clip, tmp_path, tiny_weights):
+    r = vdeblur("run", clip, "-o", tmp_path / "no" / "such" / "o.mp4", "--model", tiny_weights)
+    assert_one_line_error(r, "does not exist")
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root can write to any directory")
+def test_output_dir_unwritable(clip, tmp_path, tiny_weights):
+    d = tmp_path / "ro"
+    d.mkdir()
+    d.chmod(0o500)
+    r = vdeblur("run", clip, "-o", d / "o.mp4", "--model", tiny_weights)
+    assert_one_line_error(r, "not writable")
+
+
+def test_existing_output_needs_y(clip, tmp_path, tiny_weights):
+    out = tmp_path / "o.mp4"
+    out.write_bytes(b"keep me")
+    r = vdeblur("run", clip, "-o", out, "--model", tiny_weights)
+    assert_one_line_error(r, "exists", "-y")
+    assert out.read_bytes() == b"keep me"
+
+
+def test_unknown_codec(clip, tmp_path, tiny_weights):
+    r = vdeblur("run", clip, "-o", tmp_path / "o.mp4", "--codec", "nosuchcodec", "--model", tiny_weights)
+    assert_one_line_error(r, "nosuchcodec")
+    assert no_partial_files(tmp_path)
+
+
+def test_bad_weights(clip, tmp_path):
+    w = tmp_path / "w.safetensors"
+    w.write_bytes(os.urandom(300))
+    r = vdeblur("run", clip, "-o", tmp_path / "o.mp4", "--model", w)
+    assert_one_line_error(r, "bad weights")
+    assert not (tmp_path / "o.mp4").exists()
+
+
+def test_damaged_input_reports_and_keeps_frames(tmp_path, tiny_weights):
+    good = tmp_path / "in.ts"
+    make_clip(good, frames=40, width=160, height=96, audio=False)
+    data = bytearray(good.read_bytes())
+    mid = len(data) // 2
+    data[mid:mid + 3000] = os.urandom(3000)   # garbage in the middle
+    bad = tmp_path / "bad.ts"
+    bad.write_bytes(bytes(data))
+    out = tmp_path / "o.mkv"
+    r = vdeblur("run", bad, "-o", out, "--model", tiny_weights, "--json", tmp_path / "s.json")
+    import json
+    s = json.loads((tmp_path / "s.json").read_text())
+    assert s["frames_in"] == s["frames_out"] > 0
+    if s["decode_errors"]:
+        assert_one_line_error(r, "damaged input", "could not be decoded")
+        assert r.returncode == 3
+    with av.open(str(out)) as c:
+        assert sum(1 for _ in c.decode(video=0)) == s["frames_out"]
+
+
+def test_success_summary_and_quiet(clip, tmp_path, tiny_weights):
+    out = tmp_path / "o.mp4"
+    r = vdeblur("run", clip, "-o", out, "--model", tiny_weights, "--quiet")
+    assert r.returncode == 0, r.stderr
+    assert r.stderr.strip() == "" and r.stdout == ""
+    r = vdeblur("run", clip, "-o", out, "-y", "--model", tiny_weights)
+    assert r.returncode == 0 and "frames" in r.stderr
+
+
+@pytest.mark.parametrize("sig,code", [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+def test_signal_leaves_playable_partial_output(tmp_path, tiny_weights, sig, code):
+    inp = tmp_path / "long.mp4"
+    make_clip(inp, frames=400, width=480, height=272, audio=True)
+    out = tmp_path / "o.mp4"
+    p = subprocess.Popen([*CLI, "run", str(inp), "-o", str(out), "--model", str(tiny_weights),
+                          "--preset", "slow", "--backend", "torch"],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    time.sleep(3.0)
+    p.send_signal(sig)
+    _, err = p.communicate(timeout=120)
+    assert p.returncode == code, err
+    assert "partial" in err and "Traceback" not in err
+    with av.open(str(out)) as c:
+        n = sum(1 for _ in c.decode(video=0))
+    assert 0 < n < 400
+    assert no_partial_files(tmp_path)
