@@ -9,8 +9,6 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from clips import make_clip  # noqa: E402
-
 from vdeblur.model.loading import save_weights  # noqa: E402
 from vdeblur.model.net import PRESETS, DeblurNet  # noqa: E402
 
@@ -27,6 +25,8 @@ def tiny_weights(tmp_path_factory) -> Path:
 
 @pytest.fixture
 def clip(tmp_path) -> Path:
+    from clips import make_clip
+
     p = tmp_path / "in.mp4"
     make_clip(p)
     return p

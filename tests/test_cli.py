@@ -8,7 +8,11 @@ import sys
 import time
 from pathlib import Path
 
-import av
+import pytest
+
+pytest.importorskip("av")
+
+import av  # noqa: E402
 import numpy as np
 import pytest
 from clips import make_clip

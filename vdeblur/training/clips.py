@@ -1,0 +1,66 @@
+"""Pre-rendered clip folders: CLIP/blurred.mp4 (H.264 at the clip's CRF), CLIP/sharp.mkv (lossless
+RGB H.264), CLIP/meta.json."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import av
+import numpy as np
+
+
+def write_video(path: Path, frames: np.ndarray, *, codec: str, options: dict, pix_fmt: str,
+                rate: int = 30) -> None:
+    """frames: (T, H, W, 3) uint8 RGB."""
+    with av.open(str(path), "w") as c:
+        s = c.add_stream(codec, rate=rate)
+        s.height, s.width = frames.shape[1:3]
+        s.pix_fmt = pix_fmt
+        s.options = options
+        if pix_fmt.startswith("yuv"):
+            s.codec_context.colorspace = 5 if s.height < 720 else 1
+            s.codec_context.color_range = 1
+        for i, f in enumerate(frames):
+            vf = av.VideoFrame.from_ndarray(f, format="rgb24")
+            if pix_fmt != "rgb24":
+                cs = 5 if s.height < 720 else 1
+                vf = vf.reformat(format=pix_fmt, dst_colorspace=cs, dst_color_range=1)
+            vf.pts = i
+            for p in s.encode(vf):
+                c.mux(p)
+        for p in s.encode():
+            c.mux(p)
+
+
+def read_video(path: Path) -> np.ndarray:
+    """(T, H, W, 3) uint8 RGB, with the stream's own matrix and range."""
+    out = []
+    with av.open(str(path)) as c:
+        for f in c.decode(video=0):
+            if f.format.name in ("rgb24", "gbrp"):
+                out.append(f.to_ndarray(format="rgb24"))
+            else:
+                cs = int(f.colorspace or 2)
+                cs = cs if cs in (1, 5, 6, 9) else (1 if f.height >= 720 else 5)
+                out.append(f.to_ndarray(format="rgb24", src_colorspace=cs,
+                                        src_color_range=int(f.color_range or 0) or 1))
+    return np.stack(out)
+
+
+def save_clip(folder: Path, blurred: np.ndarray, sharp: np.ndarray, crf: int, meta: dict) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    write_video(folder / "blurred.mp4", blurred, codec="libx264", pix_fmt="yuv420p",
+                options={"crf": str(crf), "preset": "medium"})
+    write_video(folder / "sharp.mkv", sharp, codec="libx264rgb", pix_fmt="rgb24",
+                options={"crf": "0", "preset": "ultrafast"})
+    (folder / "meta.json").write_text(json.dumps({**meta, "crf": crf}, indent=2))
+
+
+def load_clip_folder(root: Path) -> list[dict]:
+    """Every clip under root, decoded into memory: blurred, sharp (T, H, W, 3) uint8 and its meta."""
+    clips = []
+    for d in sorted(p for p in Path(root).iterdir() if (p / "meta.json").exists()):
+        meta = json.loads((d / "meta.json").read_text())
+        clips.append({"name": d.name, "blurred": read_video(d / "blurred.mp4"),
+                      "sharp": read_video(d / "sharp.mkv"), **meta})
+    return clips
