@@ -25,7 +25,9 @@ def save_checkpoint(folder: Path, model: torch.nn.Module, optimizer: torch.optim
     folder.mkdir(parents=True, exist_ok=True)
     tensors = {k: v.detach().float().contiguous().cpu() for k, v in model.state_dict().items()}
     tmp = folder / "model.safetensors.tmp"
-    save_file(tensors, str(tmp))
+    # The network's config rides along so that `vdeblur run --model RUN/best/model.safetensors` works.
+    config = getattr(model, "config", None)
+    save_file(tensors, str(tmp), metadata={"vdeblur_config": json.dumps(config.to_dict())} if config else None)
     os.replace(tmp, folder / "model.safetensors")
     scalars: dict = {}
     if optimizer is not None:
