@@ -48,6 +48,9 @@ class TrainConfig:
     bank: int = 384
     refresh: int = 4
     val_every: int = 500
+    val_clips: int = 8
+    val_frames: int = 12
+    val_size: tuple[int, int] = (256, 448)
     ckpt_every_s: float = 180.0
     stop_after_s: float | None = None   # stop this process (checkpointed) after this long
     device: str = "auto"
@@ -269,7 +272,7 @@ def train(tc: TrainConfig) -> dict:
         photos_val = _load_photos(val_p, device)
         log.info(f"photos: {len(train_p)} train, {len(val_p)} validation (split by photo)")
         source = OnlineBank(photos_train, TrainConfig(**{**asdict(tc), "seed": tc.seed + start_it}), device)
-        val = make_val_set(photos_val, device)
+        val = make_val_set(photos_val or photos_train, device, tc.val_clips, tc.val_frames, tc.val_size)
     elif tc.data is not None:
         source = ClipFolder(tc.data, tc, device)
         val = source.validation_set() if hasattr(source, "validation_set") else None
