@@ -150,7 +150,13 @@ def test_signal_leaves_playable_partial_output(tmp_path, tiny_weights, sig, code
     p = subprocess.Popen([*CLI, "run", str(inp), "-o", str(out), "--model", str(tiny_weights),
                           "--preset", "slow", "--backend", "torch"],
                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    time.sleep(3.0)
+    # Signal once encoding is under way (the temporary output has grown), however slow the machine is.
+    deadline = time.time() + 120
+    while time.time() < deadline and p.poll() is None:
+        parts = [f for f in tmp_path.iterdir() if ".partial" in f.name]
+        if parts and parts[0].stat().st_size > 20_000:
+            break
+        time.sleep(0.05)
     p.send_signal(sig)
     _, err = p.communicate(timeout=120)
     assert p.returncode == code, err
