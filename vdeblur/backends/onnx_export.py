@@ -11,6 +11,8 @@ import torch
 from ..model.net import DeblurNet
 
 OPSET = 17
+# Bumped whenever DeblurNet's exported graph changes for the same weights, so old cached files are not reused.
+GRAPH_VERSION = 2
 
 
 def io_names(net: DeblurNet) -> tuple[list[str], list[str]]:
@@ -63,7 +65,7 @@ def cache_dir() -> Path:
 
 def cached_onnx(net: DeblurNet) -> Path:
     """The step's ONNX file for these weights, exported once and kept in the cache folder."""
-    path = cache_dir() / "onnx" / f"deblurnet-{weights_digest(net)}-op{OPSET}.onnx"
+    path = cache_dir() / "onnx" / f"deblurnet-{weights_digest(net)}-g{GRAPH_VERSION}-op{OPSET}.onnx"
     if not path.exists():
         export_onnx(net, path)
     return path
