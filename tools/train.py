@@ -26,6 +26,7 @@ def main(argv: list[str] | None = None) -> int:
     src.add_argument("--photos", type=Path, help="folder of photographs for online synthesis")
     src.add_argument("--data", type=Path, help="folder of pre-rendered clips from tools/synthesize.py")
     ap.add_argument("--out", type=Path, required=True, help="run folder: log, checkpoints last/ and best/")
+    ap.add_argument("--init", help="start from these weights (preset name or .safetensors), fresh optimizer")
     ap.add_argument("--resume", action="store_true", help="resume from OUT/last (also automatic when present)")
     ap.add_argument("--iters", type=int, default=20000)
     ap.add_argument("--time-budget-s", type=float, help="cosine schedule over this much training time")
@@ -47,7 +48,7 @@ def main(argv: list[str] | None = None) -> int:
     a = ap.parse_args(argv)
     if a.resume and not (a.out / "last" / "state.json").exists():
         ap.error(f"--resume: no checkpoint at {a.out / 'last'}")
-    tc = TrainConfig(preset=a.preset, out=a.out, photos=a.photos, data=a.data, iters=a.iters,
+    tc = TrainConfig(preset=a.preset, out=a.out, photos=a.photos, data=a.data, init=a.init, iters=a.iters,
                      time_budget_s=a.time_budget_s, stop_after_s=a.stop_after_s, batch=a.batch, crop=a.crop,
                      seq=a.seq, lr=a.lr, warmup=a.warmup, fft_weight=a.fft_weight, blur_start=a.blur_start,
                      bank=a.bank, refresh=a.refresh, val_every=a.val_every, ckpt_every_s=a.ckpt_every_s,

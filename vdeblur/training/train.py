@@ -32,6 +32,7 @@ class TrainConfig:
     out: Path
     photos: Path | None = None          # online synthesis from this photo folder
     data: Path | None = None            # or pre-rendered clips from tools/synthesize.py
+    init: str | None = None             # start from these weights (preset name or .safetensors), fresh optimizer
     iters: int = 20000
     time_budget_s: float | None = None  # schedule by wall time instead when set (whichever ends first)
     batch: int = 16
@@ -260,6 +261,14 @@ def train(tc: TrainConfig) -> dict:
     amp_dtype = torch.bfloat16 if (tc.amp and device.type == "cuda") else None
 
     start_it, elapsed, best = 0, 0.0, -1e9
+    if tc.init and not (out / "last" / "state.json").exists():
+        from ..model.loading import load_model
+
+        init_net, _ = load_model(tc.init)
+        if init_net.config != net.config:
+            raise ValueError(f"--init {tc.init} is a {init_net.config}, not the {tc.preset} preset")
+        net.load_state_dict(init_net.state_dict())
+        log.info(f"initialised from {tc.init}")
     if (out / "last" / "state.json").exists():
         meta = load_checkpoint(out / "last", net, opt, device)
         start_it, elapsed, best = meta["iteration"], meta["elapsed_s"], meta.get("best_val_gain", -1e9)
