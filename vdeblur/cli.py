@@ -42,6 +42,21 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--json", dest="json_path", help="write a run summary (frames, fps, per-stage timing)")
     run.add_argument("--quiet", action="store_true", help="no progress bar, warnings only")
 
+    b = sub.add_parser("bench", help="measure fps and per-stage latency (trtexec conventions)")
+    b.add_argument("input", nargs="?", help="video file to run through the pipeline (default: synthetic clip)")
+    b.add_argument("--synthetic", default=None, metavar="WxH", help="synthetic clip size (default 640x360)")
+    _add_model_args(b)
+    b.add_argument("--frames", type=int, default=300, help="frames of the synthetic clip")
+    b.add_argument("--warmup-s", type=float, default=0.5, help="backend warm-up time before measuring")
+    b.add_argument("--matrix", nargs="+", metavar="KEY=V1,V2",
+                   help="run every combination, e.g. backend=onnxruntime,torch size=640x360,1280x720")
+    b.add_argument("--codec", default="libx264")
+    b.add_argument("--preset", default="medium")
+    b.add_argument("--crf", type=int, default=18)
+    b.add_argument("--json", dest="json_path", help="write every figure and the hardware as JSON")
+    b.add_argument("--plot", help="PNG of latency per stage and fps per configuration (matplotlib)")
+    b.add_argument("--quiet", action="store_true")
+
     exp = sub.add_parser("export", help="export one recurrent step to ONNX")
     exp.add_argument("--model", default="small")
     exp.add_argument("-o", "--output", required=True)
@@ -85,6 +100,40 @@ def _run(a) -> int:
     return 0
 
 
+def _bench(a) -> int:
+    from .bench import BenchConfig, parse_matrix, parse_size, plot, run_bench, save, table
+
+    if a.input and a.synthetic:
+        raise VdeblurError("give INPUT or --synthetic, not both")
+    if a.frames < 1:
+        raise VdeblurError("--frames must be at least 1")
+    if a.input:
+        from .source import Source
+
+        Source(a.input).close()   # a bad input fails here with its one-line error
+    if a.plot:
+        try:
+            import matplotlib  # noqa: F401
+        except ImportError:
+            raise VdeblurError("--plot needs matplotlib (pip install matplotlib)") from None
+    bc = BenchConfig(
+        input=a.input, size=parse_size(a.synthetic or "640x360"), frames=a.frames, warmup_s=a.warmup_s,
+        model=ModelConfig(spec=a.model, backend=Backend(a.backend), device=a.device,
+                          precision=Precision(a.precision), threads=a.threads),
+        encode=EncodeConfig(codec=a.codec, crf=a.crf, preset=a.preset))
+    matrix = parse_matrix(a.matrix) if a.matrix else None
+    report, samples = run_bench(bc, matrix)
+    save(report, a.json_path)
+    if a.plot:
+        plot(report, samples, a.plot)
+    hw = report["hardware"]
+    print(f"vdeblur bench on {hw.get('cpu', '?')}, {hw.get('cores_available', hw['cores'])} cores"
+          + (f", {hw['gpu']}" if "gpu" in hw else "") + " (pipeline includes host<->device transfers; "
+          "model-only does not)")
+    print(table(report))
+    return 0
+
+
 def _export(a) -> int:
     from .backends.onnx_export import export_onnx
     from .model.loading import load_model
@@ -102,7 +151,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING if quiet else logging.INFO, format="%(message)s",
                         stream=sys.stderr)
     try:
-        return {"run": _run, "export": _export}[a.command](a)
+        return {"run": _run, "bench": _bench, "export": _export}[a.command](a)
     except VdeblurError as e:
         print(f"vdeblur: error: {e}", file=sys.stderr)
         return e.exit_code

@@ -22,8 +22,9 @@ class Deblurrer:
     frame size changes, and on reset().
     """
 
-    def __init__(self, backend, timer=None):
+    def __init__(self, backend, timer=None, owns_backend: bool = True):
         self.backend = backend
+        self.owns_backend = owns_backend
         self.timer = timer          # optional StageTimes with preprocess/inference/postprocess
         self._size: tuple[int, int] | None = None
         self.ring: FrameRing | None = None
@@ -78,4 +79,5 @@ class Deblurrer:
             yield self.process(rgb)
 
     def close(self) -> None:
-        self.backend.close()
+        if self.owns_backend:
+            self.backend.close()

@@ -74,8 +74,12 @@ def _get(q: queue.Queue, shared: _Shared):
                 return _END
 
 
-def run_file(cfg: RunConfig, on_progress=None) -> dict:
-    """Deblur cfg.input into cfg.output. Returns the run summary (also written to cfg.json_path)."""
+def run_file(cfg: RunConfig, on_progress=None, backend=None, timer: StageTimes | None = None) -> dict:
+    """Deblur cfg.input into cfg.output. Returns the run summary (also written to cfg.json_path).
+
+    backend: an already open backend to use (and leave open), e.g. a warmed-up one in `vdeblur bench`;
+    by default one is opened from cfg.model and closed at the end. timer: collects the per-frame samples.
+    """
     out_path = check_output(cfg.input, cfg.output, cfg.overwrite)
     check_encoder(cfg.encode.codec)
     source = Source(cfg.input)
@@ -83,13 +87,15 @@ def run_file(cfg: RunConfig, on_progress=None) -> dict:
     if info.bit_depth > 8:
         log.warning(f"warning: {info.bit_depth}-bit input ({info.pix_fmt}) is processed and written as "
                     f"8-bit {cfg.encode.pix_fmt or 'yuv420p'}")
-    try:
-        backend = open_backend(cfg.model, log=log.info)
-    except Exception:
-        source.close()
-        raise
-    timer = StageTimes(STAGES)
-    deblurrer = Deblurrer(backend, timer)
+    owns_backend = backend is None
+    if owns_backend:
+        try:
+            backend = open_backend(cfg.model, log=log.info)
+        except Exception:
+            source.close()
+            raise
+    timer = timer if timer is not None else StageTimes(STAGES)
+    deblurrer = Deblurrer(backend, timer, owns_backend=owns_backend)
     width = info.width * (2 if cfg.compare else 1)
     try:
         sink = FileSink(out_path, info, cfg.encode, width, info.height, source.passthrough)

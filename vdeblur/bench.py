@@ -1,0 +1,305 @@
+"""`vdeblur bench`: FPS and latency of the real pipeline, per stage and end to end, trtexec-style.
+
+For each configuration (backend x model x size): warm the backend up by time, run the file pipeline
+(decode -> preprocess -> inference -> postprocess -> encode, stages overlapping in their threads) over
+the clip, then time the model step alone over the same number of frames. Reported: per-stage and
+end-to-end (decoded -> muxed) min/mean/median/p90/p95/p99 in ms, throughput = frames / wall time,
+model-only fps and pipeline efficiency (pipeline fps / model fps), peak RSS and, on CUDA, peak device
+memory and GPU compute time from CUDA events.
+"""
+from __future__ import annotations
+
+import itertools
+import json
+import logging
+import os
+import platform
+import resource
+import tempfile
+import time
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from .backends import open_backend
+from .config import Backend, EncodeConfig, ModelConfig, Precision, RunConfig
+from .errors import VdeblurError
+from .pipeline import STAGES, run_file
+from .stats import StageTimes, summarize
+
+log = logging.getLogger("vdeblur")
+CV_WARN = 0.10
+
+
+@dataclass(frozen=True)
+class BenchConfig:
+    input: str | None = None            # a video file, or None for a synthetic clip
+    size: tuple[int, int] = (640, 360)  # synthetic clip size (W, H)
+    frames: int = 300
+    warmup_s: float = 0.5
+    model: ModelConfig = ModelConfig()
+    encode: EncodeConfig = EncodeConfig()
+
+
+def parse_size(s: str) -> tuple[int, int]:
+    try:
+        w, h = (int(v) for v in s.lower().split("x"))
+    except ValueError:
+        raise VdeblurError(f"bad size '{s}': expected WIDTHxHEIGHT, e.g. 1280x720") from None
+    if w < 8 or h < 8 or w > 8192 or h > 8192:
+        raise VdeblurError(f"bad size '{s}': each side must be within 8..8192")
+    return w, h
+
+
+def parse_matrix(items: list[str]) -> list[dict]:
+    """["backend=onnxruntime,torch", "size=640x360,1280x720"] -> every combination as a dict."""
+    axes: dict[str, list[str]] = {}
+    for item in items:
+        key, sep, values = item.partition("=")
+        if not sep or not values or key not in ("backend", "size", "model", "precision"):
+            raise VdeblurError(f"bad --matrix item '{item}': use backend=..., size=..., model=... or precision=...")
+        axes[key] = [v for v in values.split(",") if v]
+    keys = list(axes)
+    return [dict(zip(keys, combo)) for combo in itertools.product(*(axes[k] for k in keys))]
+
+
+def synthetic_clip(path: Path, frames: int, w: int, h: int) -> None:
+    """A moving textured pattern, H.264 (fast preset), for repeatable pipeline runs."""
+    import av
+
+    rng = np.random.default_rng(0)
+    tile = rng.integers(0, 255, (h // 4 + 32, w // 4 + 32, 3), dtype=np.uint8)
+    base = np.kron(tile, np.ones((4, 4, 1), np.uint8))
+    with av.open(str(path), "w") as c:
+        s = c.add_stream("libx264", rate=30)
+        s.width, s.height, s.pix_fmt = w, h, "yuv420p"
+        s.options = {"preset": "ultrafast", "crf": "20"}
+        for i in range(frames):
+            dy = int(60 + 50 * np.sin(i / 9))
+            dx = int(60 + 50 * np.cos(i / 13))
+            f = av.VideoFrame.from_ndarray(np.ascontiguousarray(base[dy:dy + h, dx:dx + w]), format="rgb24")
+            f.pts = i
+            for p in s.encode(f):
+                c.mux(p)
+        for p in s.encode():
+            c.mux(p)
+
+
+def hardware() -> dict:
+    info = {"machine": platform.machine(), "system": platform.platform(), "python": platform.python_version(),
+            "cores": os.cpu_count()}
+    try:
+        info["cores_available"] = len(os.sched_getaffinity(0))
+    except AttributeError:
+        pass
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                info["cpu"] = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        info["cpu"] = platform.processor()
+    versions = {"torch": torch.__version__}
+    for mod in ("onnxruntime", "av", "numpy"):
+        try:
+            versions[mod] = __import__(mod).__version__
+        except ImportError:
+            pass
+    from . import __version__
+
+    versions["vdeblur"] = __version__
+    info["versions"] = versions
+    if torch.cuda.is_available():
+        info["gpu"] = torch.cuda.get_device_name()
+        info["cuda"] = torch.version.cuda
+        try:
+            import subprocess
+
+            info["driver"] = subprocess.run(["nvidia-smi", "--query-gpu=driver_version", "--format=csv,noheader"],
+                                            capture_output=True, text=True, timeout=10).stdout.strip()
+        except (OSError, subprocess.SubprocessError):
+            pass
+    return info
+
+
+def _warmup(backend, h: int, w: int, seconds: float) -> None:
+    s = backend.stride
+    ph, pw = -(-h // s) * s, -(-w // s) * s
+    win = torch.rand(1, backend.window, 3, ph, pw).to(backend.device)
+    state = backend.init_state(ph, pw)
+    t_end = time.perf_counter() + seconds
+    while True:
+        _, state = backend.step(win, state)
+        if backend.device.type == "cuda":
+            torch.cuda.synchronize()
+        if time.perf_counter() >= t_end:
+            break
+
+
+def _model_only(backend, h: int, w: int, frames: int, max_s: float = 10.0) -> dict:
+    """The model step alone on a resident window (no decode, no transfers for GPU backends)."""
+    s = backend.stride
+    ph, pw = -(-h // s) * s, -(-w // s) * s
+    win = torch.rand(1, backend.window, 3, ph, pw).to(backend.device)
+    state = backend.init_state(ph, pw)
+    cuda = backend.device.type == "cuda"
+    host, gpu = [], []
+    t0 = time.perf_counter()
+    for _ in range(frames):
+        if cuda:
+            ev0, ev1 = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+            ev0.record()
+        t = time.perf_counter()
+        _, state = backend.step(win, state)
+        if cuda:
+            ev1.record()
+            torch.cuda.synchronize()
+            gpu.append(ev0.elapsed_time(ev1))
+        host.append((time.perf_counter() - t) * 1e3)
+        if time.perf_counter() - t0 > max_s:
+            break
+    wall = time.perf_counter() - t0
+    out = {"frames": len(host), "fps": len(host) / wall, "host_ms": summarize(host)}
+    if cuda:
+        out["gpu_compute_ms"] = summarize(gpu)
+    return out
+
+
+def run_one(bc: BenchConfig, tmp: Path) -> tuple[dict, dict]:
+    """(result, raw per-stage samples) for one configuration."""
+    if bc.input:
+        clip = bc.input
+    else:
+        w, h = bc.size
+        clip = str(tmp / f"synthetic_{w}x{h}_{bc.frames}.mp4")
+        if not Path(clip).exists():
+            synthetic_clip(Path(clip), bc.frames, w, h)
+    backend = open_backend(bc.model)
+    cuda = backend.device.type == "cuda"
+    try:
+        from .source import Source
+
+        src = Source(clip)
+        w, h = src.info.width, src.info.height
+        src.close()
+        _warmup(backend, h, w, bc.warmup_s)
+        if cuda:
+            torch.cuda.reset_peak_memory_stats()
+        timer = StageTimes(STAGES)
+        out = tmp / "bench_out.mp4"
+        cfg = RunConfig(input=clip, output=str(out), overwrite=True, model=bc.model, encode=bc.encode,
+                        quiet=True, progress=False)
+        s = run_file(cfg, backend=backend, timer=timer)
+        model = _model_only(backend, h, w, s["frames_out"])
+        result = {
+            "backend": backend.name, "device": str(backend.device), "model": backend.info.get("preset", bc.model.spec),
+            "precision": bc.model.precision.value, "size": f"{w}x{h}", "frames": s["frames_out"],
+            "pipeline_fps": s["fps"], "wall_s": s["wall_s"], "stages_ms": s["stages_ms"],
+            "model_only": model, "pipeline_efficiency": s["fps"] / model["fps"] if model["fps"] else None,
+            "transfers_included": {"pipeline": True, "model_only": False},
+            "peak_rss_mb_process": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        }
+        if cuda:
+            result["peak_gpu_mem_mb"] = torch.cuda.max_memory_allocated() / 2**20
+        result["warnings"] = warnings_for(result)
+        return result, {k: list(v) for k, v in timer.samples.items()}
+    finally:
+        backend.close()
+
+
+def warnings_for(r: dict) -> list[str]:
+    out = []
+    inf = r["stages_ms"].get("inference", {})
+    if inf.get("count") and inf["cv"] > CV_WARN:
+        out.append(f"inference time varies a lot (coefficient of variation {inf['cv']:.2f} > {CV_WARN}); "
+                   "the machine may be busy: results may be unreliable")
+    means = {k: v["mean"] for k, v in r["stages_ms"].items() if k != "end_to_end" and v.get("count")}
+    if means:
+        worst = max(means, key=means.get)
+        if worst != "inference":
+            out.append(f"{worst} ({means[worst]:.1f} ms mean) is slower than inference "
+                       f"({means.get('inference', 0):.1f} ms): the pipeline is not model-bound")
+    return out
+
+
+def run_bench(base: BenchConfig, matrix: list[dict] | None = None) -> dict:
+    combos = matrix or [{}]
+    results, samples = [], []
+    with tempfile.TemporaryDirectory(prefix="vdeblur-bench-") as tmp:
+        for combo in combos:
+            bc = base
+            m = bc.model
+            if "backend" in combo:
+                m = replace(m, backend=Backend(combo["backend"]))
+            if "model" in combo:
+                m = replace(m, spec=combo["model"])
+            if "precision" in combo:
+                m = replace(m, precision=Precision(combo["precision"]))
+            bc = replace(bc, model=m)
+            if "size" in combo:
+                if bc.input:
+                    raise VdeblurError("--matrix size=... needs --synthetic, not an INPUT file")
+                bc = replace(bc, size=parse_size(combo["size"]))
+            r, raw = run_one(bc, Path(tmp))
+            results.append(r)
+            samples.append(raw)
+            for w in r["warnings"]:
+                log.warning(f"warning [{r['backend']} {r['model']} {r['size']}]: {w}")
+    return {"hardware": hardware(), "frames_requested": base.frames, "warmup_s": base.warmup_s,
+            "input": base.input or "synthetic", "percentiles": "trtexec convention (see vdeblur/stats.py)",
+            "results": results}, samples
+
+
+def table(report: dict) -> str:
+    rows = ["| backend | model | size | pipeline fps | model-only fps | efficiency | inference p50 / p99 ms "
+            "| end-to-end p50 / p99 ms | peak RSS MB |", "|---|---|---|---|---|---|---|---|---|"]
+    for r in report["results"]:
+        inf, e2e = r["stages_ms"]["inference"], r["stages_ms"]["end_to_end"]
+        rows.append(f"| {r['backend']} ({r['device']}) | {r['model']} | {r['size']} | {r['pipeline_fps']:.1f} | "
+                    f"{r['model_only']['fps']:.1f} | {r['pipeline_efficiency']:.2f} | "
+                    f"{inf['median']:.1f} / {inf['p99']:.1f} | {e2e['median']:.0f} / {e2e['p99']:.0f} | "
+                    f"{r['peak_rss_mb_process']:.0f} |")
+    return "\n".join(rows)
+
+
+def plot(report: dict, samples: list[dict], path: str) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    res = report["results"]
+    labels = [f"{r['backend']}\n{r['model']} {r['size']}" for r in res]
+    stages = [s for s in STAGES if s != "end_to_end"]
+    fig, axes = plt.subplots(1, 2, figsize=(6 + 3 * len(res), 5))
+    width = 0.8 / len(res)
+    for i, (r, raw) in enumerate(zip(res, samples)):
+        data = [raw[s] or [0.0] for s in stages]
+        pos = np.arange(len(stages)) + i * width
+        axes[0].boxplot(data, positions=pos, widths=width * 0.9, showfliers=False, patch_artist=True,
+                        boxprops={"facecolor": f"C{i}", "alpha": 0.6})
+    axes[0].set_xticks(np.arange(len(stages)) + width * (len(res) - 1) / 2, stages)
+    axes[0].set_ylabel("ms per frame")
+    axes[0].set_title("latency per stage")
+    axes[0].legend([plt.Rectangle((0, 0), 1, 1, fc=f"C{i}", alpha=0.6) for i in range(len(res))],
+                   [lb.replace("\n", " ") for lb in labels], fontsize=8)
+    x = np.arange(len(res))
+    axes[1].bar(x - 0.2, [r["pipeline_fps"] for r in res], 0.4, label="pipeline")
+    axes[1].bar(x + 0.2, [r["model_only"]["fps"] for r in res], 0.4, label="model only")
+    axes[1].set_xticks(x, labels, fontsize=8)
+    axes[1].set_ylabel("frames / s")
+    axes[1].set_title("throughput")
+    axes[1].legend()
+    hw = report["hardware"]
+    fig.suptitle(f"vdeblur bench on {hw.get('cpu', '?')} ({hw.get('cores_available', hw['cores'])} cores)"
+                 + (f", {hw['gpu']}" if "gpu" in hw else ""), fontsize=10)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
+def save(report: dict, json_path: str | None) -> None:
+    if json_path:
+        Path(json_path).write_text(json.dumps(report, indent=2) + "\n")
