@@ -49,3 +49,13 @@ class RunConfig:
     quiet: bool = False
     progress: bool = True
     queue_size: int = 8             # frames held between two stages (bounded: backpressure)
+    # Live sources (streams, cameras)
+    live: bool | None = None        # None: decide from the input (URL scheme / capture device)
+    input_format: str | None = None  # e.g. v4l2
+    reconnect_max: int | None = None  # attempts per outage; None: unbounded (live), 0: never
+    max_frames: int | None = None
+    duration_s: float | None = None
+    stats_interval_s: float | None = None
+    throttle_ms: float = 0.0        # test hook: extra time per inference step, to simulate a slow model
+    preview: bool = False
+    live_queue: int = 2             # frames waiting for inference in live mode (oldest dropped beyond)

@@ -23,8 +23,8 @@ from .config import RunConfig
 from .deblurrer import Deblurrer
 from .errors import DamagedInput, VdeblurError
 from .sink import FileSink, check_encoder, check_output
-from .source import DecodedFrame, Source, mask_url
-from .stats import StageTimes
+from .source import DecodedFrame, LiveSource, ReconnectPolicy, Source, is_live, mask_url
+from .stats import StageTimes, summarize
 
 log = logging.getLogger("vdeblur")
 
@@ -74,15 +74,48 @@ def _get(q: queue.Queue, shared: _Shared):
                 return _END
 
 
+def _open_preview():
+    """A window showing the output frames; a clear error where there is no display or GUI support."""
+    import os
+
+    import cv2
+
+    if sys.platform.startswith("linux") and not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
+        raise VdeblurError("--preview needs a display (no DISPLAY or WAYLAND_DISPLAY is set)")
+    try:
+        cv2.namedWindow("vdeblur", cv2.WINDOW_NORMAL)
+    except cv2.error:
+        raise VdeblurError("--preview needs OpenCV with GUI support (this one is headless: "
+                           "pip install opencv-python instead of opencv-python-headless)") from None
+
+    def show(rgb):
+        cv2.imshow("vdeblur", cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR))
+        cv2.waitKey(1)
+
+    return show
+
+
 def run_file(cfg: RunConfig, on_progress=None, backend=None, timer: StageTimes | None = None) -> dict:
-    """Deblur cfg.input into cfg.output. Returns the run summary (also written to cfg.json_path).
+    """Deblur cfg.input into cfg.output (a file, or a stream URL). Returns the run summary (also written
+    to cfg.json_path).
+
+    File mode: every frame goes through (backpressure). Live mode (streams, cameras; cfg.live): the
+    source reconnects, and when inference falls behind the oldest waiting frames are dropped before
+    inference and counted.
 
     backend: an already open backend to use (and leave open), e.g. a warmed-up one in `vdeblur bench`;
     by default one is opened from cfg.model and closed at the end. timer: collects the per-frame samples.
     """
     out_path = check_output(cfg.input, cfg.output, cfg.overwrite)
     check_encoder(cfg.encode.codec)
-    source = Source(cfg.input)
+    live = cfg.live if cfg.live is not None else is_live(cfg.input, cfg.input_format)
+    preview = _open_preview() if cfg.preview else None
+    if live:
+        source = LiveSource(cfg.input, ReconnectPolicy(cfg.reconnect_max), cfg.input_format)
+        log.info(f"live source {mask_url(cfg.input)}: newest frames kept, reconnects "
+                 f"{'unbounded' if cfg.reconnect_max is None else cfg.reconnect_max}")
+    else:
+        source = Source(cfg.input, input_format=cfg.input_format)
     info = source.info
     if info.bit_depth > 8:
         log.warning(f"warning: {info.bit_depth}-bit input ({info.pix_fmt}) is processed and written as "
@@ -98,28 +131,52 @@ def run_file(cfg: RunConfig, on_progress=None, backend=None, timer: StageTimes |
     deblurrer = Deblurrer(backend, timer, owns_backend=owns_backend)
     width = info.width * (2 if cfg.compare else 1)
     try:
-        sink = FileSink(out_path, info, cfg.encode, width, info.height, source.passthrough)
+        sink = FileSink(out_path, info, cfg.encode, width, info.height, source.passthrough, live=live)
     except Exception:
         source.close()
         deblurrer.close()
         raise
 
     shared = _Shared()
-    q_decoded: queue.Queue = queue.Queue(maxsize=cfg.queue_size)
+    q_decoded: queue.Queue = queue.Queue(maxsize=cfg.live_queue if live else cfg.queue_size)
     q_done: queue.Queue = queue.Queue(maxsize=cfg.queue_size)
     # Remuxed packets bypass inference; decode is held back by q_decoded, so this stays small too.
     q_packets: queue.Queue = queue.Queue()
-    counts = {"decoded": 0, "written": 0}
+    counts = {"decoded": 0, "written": 0, "dropped": 0}
+    t_begin = time.perf_counter()
+
+    def enough() -> bool:
+        if cfg.max_frames is not None and counts["decoded"] >= cfg.max_frames:
+            return True
+        return cfg.duration_s is not None and time.perf_counter() - t_begin >= cfg.duration_s
+
+    def stop_reading() -> bool:
+        return shared.stop.is_set() or enough()
+
+    def put_newest(item) -> None:
+        """Live mode: never wait for inference; make room by dropping the oldest waiting frame."""
+        while True:
+            try:
+                q_decoded.put_nowait(item)
+                return
+            except queue.Full:
+                try:
+                    q_decoded.get_nowait()
+                    counts["dropped"] += 1
+                except queue.Empty:
+                    pass
 
     def decode_stage():
         try:
             t0 = time.perf_counter()
-            for item in source.items(stop=shared.stop.is_set):
+            for item in source.items(stop=stop_reading):
                 if isinstance(item, DecodedFrame):
                     t1 = time.perf_counter()
                     timer.add("decode", (t1 - t0) * 1e3)
                     counts["decoded"] += 1
-                    if not _put(q_decoded, (item, t1), shared):
+                    if live:
+                        put_newest((item, t1))
+                    elif not _put(q_decoded, (item, t1), shared):
                         return
                     t0 = time.perf_counter()
                 else:
@@ -130,16 +187,22 @@ def run_file(cfg: RunConfig, on_progress=None, backend=None, timer: StageTimes |
             _put(q_decoded, _END, shared)
 
     def infer_stage():
+        segment = 0
         try:
             while True:
                 item = _get(q_decoded, shared)
                 if item is _END:
                     break
                 frame, t_decoded = item
+                if frame.segment != segment:   # the source reconnected: the past is another stream
+                    deblurrer.reset()
+                    segment = frame.segment
                 out = deblurrer.process(frame.rgb)
+                if cfg.throttle_ms:
+                    time.sleep(cfg.throttle_ms / 1e3)
                 if cfg.compare:
                     out = np.concatenate([frame.rgb, out], axis=1)
-                if not _put(q_done, (out, frame.pts, t_decoded), shared):
+                if not _put(q_done, (out, frame.pts, frame.received or t_decoded), shared):
                     return
         except BaseException as e:  # noqa: BLE001
             shared.fail(e)
@@ -154,21 +217,32 @@ def run_file(cfg: RunConfig, on_progress=None, backend=None, timer: StageTimes |
                 return
 
     def encode_stage():
+        t_stats = time.perf_counter()
+        recent: list[float] = []
         try:
             while True:
                 item = _get(q_done, shared)
                 drain_packets()
                 if item is _END:
                     break
-                rgb, pts, t_decoded = item
+                rgb, pts, t_received = item
                 t0 = time.perf_counter()
                 sink.write_frame(rgb, pts)
                 t1 = time.perf_counter()
                 timer.add("encode", (t1 - t0) * 1e3)
-                timer.add("end_to_end", (t1 - t_decoded) * 1e3)
+                timer.add("end_to_end", (t1 - t_received) * 1e3)
+                recent.append((t1 - t_received) * 1e3)
                 counts["written"] += 1
+                if preview is not None:
+                    preview(rgb)
                 if on_progress is not None:
                     on_progress(counts["written"])
+                if cfg.stats_interval_s and t1 - t_stats >= cfg.stats_interval_s:
+                    st = summarize(recent)
+                    log.info(f"stats: in {counts['decoded']} out {counts['written']} dropped {counts['dropped']} "
+                             f"reconnects {getattr(source, 'reconnects', 0)}; latency ms p50 {st['median']:.0f} "
+                             f"p95 {st['p95']:.0f} p99 {st['p99']:.0f} over {len(recent)} frames")
+                    recent, t_stats = [], t1
             drain_packets()
         except BaseException as e:  # noqa: BLE001
             shared.fail(e)
@@ -222,13 +296,16 @@ def run_file(cfg: RunConfig, on_progress=None, backend=None, timer: StageTimes |
 
     summary = {
         "input": mask_url(cfg.input),
-        "output": str(out_path),
+        "output": mask_url(str(out_path)),
         "backend": backend.name,
         "model": backend.info.get("preset", cfg.model.spec),
         "width": info.width,
         "height": info.height,
         "frames_in": counts["decoded"],
         "frames_out": counts["written"],
+        "frames_dropped": counts["dropped"],
+        "reconnects": getattr(source, "reconnects", 0),
+        "live": live,
         "decode_errors": source.decode_errors,
         "wall_s": wall,
         "fps": counts["written"] / wall if wall > 0 else 0.0,

@@ -12,11 +12,21 @@ import numpy as np
 
 from .config import EncodeConfig
 from .errors import OutputError
-from .source import VideoInfo
+from .source import VideoInfo, is_url, mask_url
+
+STREAM_FORMATS = {"rtsp": "rtsp", "rtsps": "rtsp", "rtmp": "flv", "rtmps": "flv", "udp": "mpegts",
+                  "srt": "mpegts", "tcp": "mpegts", "rtp": "rtp_mpegts"}
 
 
-def check_output(input_path: str, output: str, overwrite: bool) -> Path:
-    """Validate the destination before any work starts; returns it as a Path."""
+def check_output(input_path: str, output: str, overwrite: bool) -> Path | str:
+    """Validate the destination before any work starts; returns it as a Path (or the URL of a stream)."""
+    if is_url(output):
+        scheme = output.split(":", 1)[0].lower()
+        if scheme not in STREAM_FORMATS:
+            raise OutputError(f"cannot stream to {scheme}:// (supported: {', '.join(sorted(STREAM_FORMATS))})")
+        if output == input_path:
+            raise OutputError("output is the same as the input")
+        return output
     out = Path(output)
     if out.exists() and out.is_dir():
         raise OutputError(f"output is a directory: {out}")
@@ -48,18 +58,30 @@ def check_encoder(name: str) -> None:
 class FileSink:
     """Owns the temporary output file from open to close/abort."""
 
-    def __init__(self, output: Path, info: VideoInfo, enc: EncodeConfig, width: int, height: int,
-                 passthrough: list[av.stream.Stream]):
+    def __init__(self, output: Path | str, info: VideoInfo, enc: EncodeConfig, width: int, height: int,
+                 passthrough: list[av.stream.Stream], live: bool = False):
+        """live: low-latency encoding (x264 tune=zerolatency) and, for MP4 files, fragmented output so a
+        crash leaves a playable temporary file. A URL output is streamed directly (no temporary file)."""
         check_encoder(enc.codec)
-        self.final = output
-        fd, tmp = tempfile.mkstemp(prefix=f".{output.stem}.", suffix=f".partial{output.suffix}",
-                                   dir=str(output.parent))
-        os.close(fd)
-        self.tmp = Path(tmp)
         self.info = info
         self.frames = 0
+        self.tmp: Path | None = None
+        self.final = output
+        container_opts = {}
+        if isinstance(output, str):
+            target, fmt = output, STREAM_FORMATS[output.split(":", 1)[0].lower()]
+            if fmt == "rtsp":
+                container_opts["rtsp_transport"] = "tcp"
+        else:
+            fd, tmp = tempfile.mkstemp(prefix=f".{output.stem}.", suffix=f".partial{output.suffix}",
+                                       dir=str(output.parent))
+            os.close(fd)
+            self.tmp = Path(tmp)
+            target, fmt = str(self.tmp), self._format_for(output)
+            if live and fmt in ("mp4", "mov"):
+                container_opts["movflags"] = "frag_keyframe+empty_moov+default_base_moof"
         try:
-            self.container = av.open(str(self.tmp), mode="w", format=self._format_for(output))
+            self.container = av.open(target, mode="w", format=fmt, options=container_opts)
             # An unknown average rate gets a nominal one; the timestamps still come from the input.
             rate = info.rate or Fraction(30, 1)
             self.stream = self.container.add_stream(enc.codec, rate=rate)
@@ -76,6 +98,8 @@ class FileSink:
             opts = {}
             if enc.codec in ("libx264", "libx265", "libx264rgb"):
                 opts = {"crf": str(enc.crf), "preset": enc.preset}
+            if live and enc.codec in ("libx264", "libx265"):
+                opts["tune"] = "zerolatency"
             opts.update(dict(enc.options))
             self.stream.options = opts
             self.map = {}
@@ -89,7 +113,8 @@ class FileSink:
             raise
         except (av.error.FFmpegError, ValueError) as e:
             self.abort()
-            raise OutputError(f"cannot write {output}: {e}") from None
+            where = mask_url(output) if isinstance(output, str) else output
+            raise OutputError(f"cannot write {where}: {e}") from None
         # Frames are tagged with the input's matrix and range so the RGB->YUV conversion matches it.
         cs = info.colorspace if info.colorspace in (1, 5, 6, 9) else (1 if info.height >= 720 else 5)
         self._cs = cs
@@ -123,12 +148,13 @@ class FileSink:
         packet.stream = out
         self.container.mux(packet)
 
-    def close(self) -> Path:
+    def close(self) -> Path | str:
         """Flush the encoder, close the file, rename it into place."""
         for packet in self.stream.encode(None):
             self.container.mux(packet)
         self.container.close()
-        os.replace(self.tmp, self.final)
+        if self.tmp is not None:
+            os.replace(self.tmp, self.final)
         return self.final
 
     def abort(self) -> None:
@@ -137,5 +163,6 @@ class FileSink:
                 self.container.close()
         except Exception:
             pass
-        self.tmp.unlink(missing_ok=True)
+        if self.tmp is not None:
+            self.tmp.unlink(missing_ok=True)
 

@@ -1,8 +1,11 @@
 """Open a video input and decode it: a generator of frames (and of packets to remux untouched)."""
 from __future__ import annotations
 
+import logging
 import os
+import random
 import re
+import time
 from dataclasses import dataclass
 from fractions import Fraction
 from typing import Iterator
@@ -40,24 +43,49 @@ class VideoInfo:
     color_trc: int
 
 
+LIVE_SCHEMES = ("rtsp", "rtsps", "rtmp", "rtmps", "udp", "rtp", "srt", "tcp")
+
+log = logging.getLogger("vdeblur")
+
+
+def is_live(path: str, input_format: str | None = None) -> bool:
+    """Sources that do not wait for us: streams and capture devices (http(s) may be a plain file: not live)."""
+    if input_format in ("v4l2", "video4linux2", "avfoundation", "dshow", "x11grab", "kmsgrab", "lavfi"):
+        return True
+    if path.startswith("/dev/video"):
+        return True
+    return is_url(path) and path.split(":", 1)[0].lower() in LIVE_SCHEMES
+
+
+class ConnectionLost(Exception):
+    """A live source stopped delivering (read error, timeout or end of stream)."""
+
+
 @dataclass
 class DecodedFrame:
-    """One decoded picture: rgb (H, W, 3) uint8, pts in the input stream's time base."""
+    """One decoded picture: rgb (H, W, 3) uint8, pts in the source's output time base.
+
+    received: time.perf_counter() when its packet arrived. segment: increases after each reconnect
+    (the recurrent state must be reset when it changes).
+    """
 
     rgb: np.ndarray
     pts: int
     index: int
+    received: float = 0.0
+    segment: int = 0
 
 
 class Source:
     """An opened input. Iterate `items()` for DecodedFrame objects and av.Packet objects of the streams in
     `passthrough` (audio, subtitles), in demux order."""
 
-    def __init__(self, path: str):
+    def __init__(self, path: str, options: dict | None = None, input_format: str | None = None,
+                 timeout: float | tuple[float, float] | None = None):
         self.path = path
         self.decode_errors = 0
         self.error_detail: str | None = None
-        if not is_url(path):
+        if not is_url(path) and input_format is None:
             if not os.path.exists(path):
                 raise InputError(f"input not found: {path}")
             if os.path.isdir(path):
@@ -65,7 +93,8 @@ class Source:
             if not os.access(path, os.R_OK):
                 raise InputError(f"input is not readable: {path}")
         try:
-            self.container = av.open(path, mode="r")
+            self.container = av.open(path, mode="r", format=input_format, options=options or {},
+                                     timeout=timeout)
         except av.error.FFmpegError as e:
             raise InputError(f"cannot open {mask_url(path)} as media: {e.strerror or e}") from None
         videos = [s for s in self.container.streams if s.type == "video"
@@ -102,9 +131,10 @@ class Source:
         except (ValueError, av.error.FFmpegError):
             return frame.to_ndarray(format="rgb24")
 
-    def items(self, stop=None) -> Iterator[DecodedFrame | av.Packet]:
+    def items(self, stop=None, live: bool = False) -> Iterator[DecodedFrame | av.Packet]:
         """Demux and decode until the end, or until stop() is true. Decode errors are counted, not raised:
-        `decode_errors` says how many packets could not be decoded."""
+        `decode_errors` says how many packets could not be decoded. live: a read error or the end of the
+        stream raises ConnectionLost instead."""
         streams = [self.video, *self.passthrough]
         index = 0
         last_pts = None
@@ -116,8 +146,12 @@ class Source:
             try:
                 packet = next(demux)
             except StopIteration:
+                if live:
+                    raise ConnectionLost("end of stream") from None
                 break
             except av.error.FFmpegError as e:
+                if live:
+                    raise ConnectionLost(e.strerror or str(e)) from None
                 self.decode_errors += 1
                 self.error_detail = f"demuxing stopped: {e.strerror or e}"
                 break
@@ -125,6 +159,7 @@ class Source:
                 if packet.dts is not None:
                     yield packet
                 continue
+            received = time.perf_counter()
             try:
                 frames = packet.decode()
             except av.error.FFmpegError as e:
@@ -140,8 +175,129 @@ class Source:
                 if last_pts is not None:
                     step = pts - last_pts
                 last_pts = pts
-                yield DecodedFrame(self._rgb(frame), pts, index)
+                yield DecodedFrame(self._rgb(frame), pts, index, received)
                 index += 1
 
     def close(self) -> None:
         self.container.close()
+
+
+@dataclass(frozen=True)
+class ReconnectPolicy:
+    """Exponential backoff with jitter. max_attempts: connection attempts allowed per outage (None: no
+    limit; 0: never reconnect)."""
+
+    max_attempts: int | None = None
+    base_s: float = 0.5
+    cap_s: float = 10.0
+
+    def delay(self, attempt: int, rng: random.Random) -> float:
+        return min(self.cap_s, self.base_s * 2 ** attempt) * rng.uniform(0.5, 1.5)
+
+
+def live_options(url: str, transport: str = "tcp") -> dict:
+    """Low-latency open options for a live source."""
+    opts = {"fflags": "nobuffer", "flags": "low_delay"}
+    if url.lower().startswith(("rtsp://", "rtsps://")):
+        opts.update({"rtsp_transport": transport, "timeout": "5000000"})   # socket timeout, microseconds
+    return opts
+
+
+class LiveSource:
+    """A live input that reconnects: frames keep monotonically increasing pts across reconnects, and
+    `segment` tells the consumer when to reset its recurrent state. Only the video is read."""
+
+    passthrough: list = []
+
+    def __init__(self, path: str, policy: ReconnectPolicy, input_format: str | None = None,
+                 options: dict | None = None, read_timeout: float = 5.0, seed: int | None = None):
+        self.path = path
+        self.policy = policy
+        self.input_format = input_format
+        self.extra_options = options or {}
+        self.read_timeout = read_timeout
+        self.rng = random.Random(seed)
+        self.reconnects = 0
+        self.decode_errors = 0
+        self.error_detail = None
+        self._src = self._connect(first=True)
+        self.info = self._src.info
+
+    def _open(self) -> Source:
+        last: Exception | None = None
+        transports = ("tcp", "udp") if self.path.lower().startswith("rtsp") else ("tcp",)
+        for transport in transports:   # RTSP over TCP first, UDP as the fallback
+            opts = {**live_options(self.path, transport), **self.extra_options}
+            try:
+                return Source(self.path, opts, self.input_format, timeout=(10.0, self.read_timeout))
+            except InputError as e:
+                last = e
+        raise last  # type: ignore[misc]
+
+    def _connect(self, first: bool = False) -> Source:
+        attempt = 0
+        while True:
+            try:
+                return self._open()
+            except InputError as e:
+                if self.policy.max_attempts is not None and attempt >= self.policy.max_attempts:
+                    raise InputError(f"cannot connect to {mask_url(self.path)} after {attempt + 1} attempt(s): "
+                                     f"{e}") from None
+                wait = self.policy.delay(attempt, self.rng)
+                attempt += 1
+                log.warning(f"{'connect' if first else 'reconnect'} to {mask_url(self.path)} failed ({e}); "
+                            f"attempt {attempt} in {wait:.1f} s")
+                time.sleep(wait)
+
+    def items(self, stop=None, live: bool = True) -> Iterator[DecodedFrame]:
+        tb = self.info.time_base
+        offset, last_out, step, segment = 0, None, None, 0
+        index = 0
+        src = self._src
+        while True:
+            seg_first = None
+            try:
+                for item in src.items(stop, live=True):
+                    if not isinstance(item, DecodedFrame):
+                        continue
+                    pts = item.pts
+                    if src.info.time_base != tb:
+                        pts = int(round(pts * src.info.time_base / tb))
+                    if seg_first is None:
+                        seg_first = pts
+                    out = offset + pts - seg_first
+                    if last_out is not None and out <= last_out:
+                        out = last_out + (step or 1)
+                    if last_out is not None:
+                        step = out - last_out
+                    last_out = out
+                    if item.rgb.shape[:2] != (self.info.height, self.info.width):
+                        import cv2
+
+                        # The output stream cannot change size: scale to the first connection's size.
+                        item.rgb = cv2.resize(item.rgb, (self.info.width, self.info.height),
+                                              interpolation=cv2.INTER_AREA)
+                    item.pts, item.index, item.segment = out, index, segment
+                    index += 1
+                    yield item
+                return   # stop() asked us to end
+            except ConnectionLost as e:
+                src.close()
+                if stop is not None and stop():
+                    return
+                if self.policy.max_attempts == 0:
+                    log.warning(f"{mask_url(self.path)}: {e}; reconnecting is off (--reconnect-max 0)")
+                    return
+                self.reconnects += 1
+                wait = self.policy.delay(0, self.rng)
+                log.warning(f"{mask_url(self.path)}: {e}; reconnecting (reconnect {self.reconnects}) in {wait:.1f} s")
+                time.sleep(wait)
+                self._src = src = self._connect()
+                offset = (last_out or 0) + (step or 1)
+                segment += 1
+
+    def close(self) -> None:
+        try:
+            self._src.close()
+        except Exception:
+            pass
