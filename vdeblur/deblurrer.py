@@ -10,9 +10,23 @@ from typing import Iterable, Iterator
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 
 from .ring import FrameRing
+
+
+def _pad_in_place(slot: torch.Tensor, h: int, w: int) -> None:
+    """Fill slot[:, h:, :] and slot[:, :, w:] as F.pad would: reflect, or replicate where the frame is too
+    small to reflect."""
+    ph, pw = slot.shape[1:]
+    reflect = pw - w < w and ph - h < h
+    if pw > w:
+        p = pw - w
+        src = slot[:, :h, w - 1 - p:w - 1].flip(-1) if reflect else slot[:, :h, w - 1:w].expand(-1, -1, p)
+        slot[:, :h, w:].copy_(src)
+    if ph > h:
+        p = ph - h
+        src = slot[:, h - 1 - p:h - 1, :].flip(-2) if reflect else slot[:, h - 1:h, :].expand(-1, p, -1)
+        slot[:, h:, :].copy_(src)
 
 
 class Deblurrer:
@@ -57,13 +71,15 @@ class Deblurrer:
         if self._size != (h, w):
             self._setup(h, w)
         t0 = time.perf_counter()
-        x = torch.from_numpy(rgb).to(self.ring.device, non_blocking=True).permute(2, 0, 1).float().div_(255)
+        # Convert straight into the ring slot (uint8 HWC -> float CHW in [0, 1]) and reflect-pad in place:
+        # no per-frame allocation on this path.
+        slot = self.ring.slot_for_next()
         ph, pw = self._padded
-        if (ph, pw) != (h, w):
-            # Reflect needs the pad to be smaller than the side; replicate covers tiny frames.
-            mode = "reflect" if (ph - h < h and pw - w < w) else "replicate"
-            x = F.pad(x[None], (0, pw - w, 0, ph - h), mode=mode)[0]
-        self.ring.push(x)
+        body = slot[:, :h, :w]
+        body.copy_(torch.from_numpy(rgb).permute(2, 0, 1), non_blocking=True)
+        body.mul_(1 / 255)
+        _pad_in_place(slot, h, w)
+        self.ring.commit()
         t0 = self._tick("preprocess", t0)
         out, self.state = self.backend.step(self.ring.window()[None], self.state)
         if out.device.type == "cuda":

@@ -48,8 +48,18 @@ class FrameRing:
         self.count += 1
 
     def slot_for_next(self) -> torch.Tensor:
-        """The storage the next push will write (to let a producer convert straight into it)."""
+        """The storage the next frame goes to, for a producer to convert straight into it; then commit()."""
         return self._store[self._next]
+
+    def commit(self) -> None:
+        """Make the frame written into slot_for_next() the newest (as push() would, without a copy in)."""
+        i = self._next
+        if self.count == 0:
+            self._store.copy_(self._store[i].expand_as(self._store).clone())
+        else:
+            self._store[i + self.k].copy_(self._store[i])
+        self._next = (self._next + 1) % self.k
+        self.count += 1
 
     def window(self) -> torch.Tensor:
         """(K, C, H, W) view, oldest first. Valid until the next push."""
