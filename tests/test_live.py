@@ -52,7 +52,7 @@ class RtspServer:
     def url(self) -> str:
         return f"rtsp://viewer:{SECRET}@127.0.0.1:{self.client_port}/live"
 
-    def start(self) -> None:
+    def start(self, publish: bool = True) -> None:
         self.procs.append(subprocess.Popen(
             ["rtsp-server-perl", "--clientport", str(self.client_port), "--serverport", str(self.source_port),
              "--client_listen_address", "127.0.0.1", "--source_listen_address", "127.0.0.1",
@@ -64,6 +64,8 @@ class RtspServer:
                 if s.connect_ex(("127.0.0.1", self.source_port)) == 0:
                     break
             time.sleep(0.1)
+        if not publish:
+            return
         self.procs.append(subprocess.Popen(
             ["ffmpeg", "-loglevel", "error", "-re", "-stream_loop", "-1", "-i", str(self.clip), "-c", "copy",
              "-f", "rtsp", f"rtsp://127.0.0.1:{self.source_port}/live"],
@@ -181,3 +183,26 @@ def test_preview_on_headless_machine_is_a_clear_error(tmp_path, tiny_weights, mo
     env = {k: v for k, v in __import__("os").environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY")}
     r = run_live([clip, "-o", tmp_path / "o.mp4", "--model", tiny_weights, "--preview"], env=env)
     assert r.returncode == 2 and "--preview needs" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_push_to_rtsp_server(live_clip, tmp_path, tiny_weights):
+    srv = RtspServer(live_clip)
+    srv.start(publish=False)
+    try:
+        # Paced at about 25 fps by the throttle hook, so a viewer can join while it streams.
+        p = subprocess.Popen([*CLI, "run", str(live_clip), "--no-live", "-o",
+                              f"rtsp://127.0.0.1:{srv.source_port}/out", "--model", str(tiny_weights),
+                              "--throttle", "40", "--preset", "veryfast"],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        time.sleep(3.0)
+        got = tmp_path / "seen.mkv"
+        r = subprocess.run(["ffmpeg", "-loglevel", "error", "-rtsp_transport", "udp", "-i",
+                            f"rtsp://127.0.0.1:{srv.client_port}/out", "-frames:v", "10", "-c", "copy", "-y",
+                            str(got)], capture_output=True, text=True, timeout=60)
+        _, err = p.communicate(timeout=120)
+        assert p.returncode == 0, err
+        assert r.returncode == 0, r.stderr
+        with av.open(str(got)) as c:
+            assert sum(1 for _ in c.decode(video=0)) >= 10
+    finally:
+        srv.stop()

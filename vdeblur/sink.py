@@ -70,8 +70,7 @@ class FileSink:
         container_opts = {}
         if isinstance(output, str):
             target, fmt = output, STREAM_FORMATS[output.split(":", 1)[0].lower()]
-            if fmt == "rtsp":
-                container_opts["rtsp_transport"] = "tcp"
+            live = True   # a stream output is watched as it comes: no encoder delay
         else:
             fd, tmp = tempfile.mkstemp(prefix=f".{output.stem}.", suffix=f".partial{output.suffix}",
                                        dir=str(output.parent))
@@ -100,6 +99,8 @@ class FileSink:
                 opts = {"crf": str(enc.crf), "preset": enc.preset}
             if live and enc.codec in ("libx264", "libx265"):
                 opts["tune"] = "zerolatency"
+                # A keyframe every 2 s, so a viewer joining a stream (or a cut file) starts quickly.
+                opts["g"] = str(max(1, round(2 * float(rate))))
             opts.update(dict(enc.options))
             self.stream.options = opts
             self.map = {}
