@@ -231,7 +231,8 @@ def run_file(cfg: RunConfig, on_progress=None, backend=None, timer: StageTimes |
                 t1 = time.perf_counter()
                 timer.add("encode", (t1 - t0) * 1e3)
                 timer.add("end_to_end", (t1 - t_received) * 1e3)
-                recent.append((t1 - t_received) * 1e3)
+                if cfg.stats_interval_s:   # only then: an endless stream must not grow this list
+                    recent.append((t1 - t_received) * 1e3)
                 counts["written"] += 1
                 if preview is not None:
                     preview(rgb)
