@@ -156,7 +156,13 @@ def test_sigint_leaves_playable_output(server, tmp_path, tiny_weights):
     out = tmp_path / "out.mp4"
     p = subprocess.Popen([*CLI, "run", server.url, "-o", str(out), "--model", str(tiny_weights)],
                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    time.sleep(4.0)
+    deadline = time.time() + 90   # wait until frames are being written, however slow the machine is
+    while time.time() < deadline and p.poll() is None:
+        parts = [f for f in tmp_path.iterdir() if ".partial" in f.name]
+        if parts and parts[0].stat().st_size > 2000:
+            break
+        time.sleep(0.1)
+    time.sleep(1.0)
     p.send_signal(signal.SIGINT)
     _, err = p.communicate(timeout=60)
     assert p.returncode == 130, err
