@@ -124,7 +124,12 @@ def test_reconnects_after_server_restart(server, tmp_path, tiny_weights):
     p = subprocess.Popen([*CLI, "run", server.url, "-o", str(out), "--model", str(tiny_weights),
                           "--max-frames", "120", "--reconnect-max", "20", "--json", str(js)],
                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    time.sleep(3.0)
+    deadline = time.time() + 90   # kill the server only once frames are flowing into the output
+    while time.time() < deadline and p.poll() is None:
+        parts = [f for f in tmp_path.iterdir() if ".partial" in f.name]
+        if parts and parts[0].stat().st_size > 2000:
+            break
+        time.sleep(0.1)
     server.stop()            # the server dies mid-stream...
     time.sleep(1.0)
     server.start()           # ...and comes back
