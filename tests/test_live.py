@@ -205,11 +205,15 @@ def test_push_to_rtsp_server(live_clip, tmp_path, tiny_weights):
                               f"rtsp://127.0.0.1:{srv.source_port}/out", "--model", str(tiny_weights),
                               "--throttle", "40", "--preset", "veryfast"],
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        time.sleep(3.0)
         got = tmp_path / "seen.mkv"
-        r = subprocess.run(["ffmpeg", "-loglevel", "error", "-rtsp_transport", "udp", "-i",
-                            f"rtsp://127.0.0.1:{srv.client_port}/out", "-frames:v", "10", "-c", "copy", "-y",
-                            str(got)], capture_output=True, text=True, timeout=60)
+        deadline = time.time() + 90
+        while True:   # the stream exists once vdeblur has started publishing: retry until then
+            time.sleep(1.0)
+            r = subprocess.run(["ffmpeg", "-loglevel", "error", "-rtsp_transport", "udp", "-i",
+                                f"rtsp://127.0.0.1:{srv.client_port}/out", "-frames:v", "10", "-c", "copy", "-y",
+                                str(got)], capture_output=True, text=True, timeout=60)
+            if r.returncode == 0 or p.poll() is not None or time.time() > deadline:
+                break
         _, err = p.communicate(timeout=120)
         assert p.returncode == 0, err
         assert r.returncode == 0, r.stderr
