@@ -49,6 +49,7 @@ class RunConfig:
     quiet: bool = False
     progress: bool = True
     queue_size: int = 8             # frames held between two stages (bounded: backpressure)
+    codec_idle: bool | None = None  # decode/encode threads at idle priority; None: automatic (pipeline.codec_idle)
     # Live sources (streams, cameras)
     live: bool | None = None        # None: decide from the input (URL scheme / capture device)
     input_format: str | None = None  # e.g. v4l2

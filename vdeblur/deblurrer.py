@@ -8,6 +8,7 @@ from __future__ import annotations
 import time
 from typing import Iterable, Iterator
 
+import cv2
 import numpy as np
 import torch
 
@@ -27,6 +28,18 @@ def _pad_in_place(slot: torch.Tensor, h: int, w: int) -> None:
         p = ph - h
         src = slot[:, h - 1 - p:h - 1, :].flip(-2) if reflect else slot[:, h - 1:h, :].expand(-1, p, -1)
         slot[:, h:, :].copy_(src)
+
+
+def to_uint8_hwc(chw: torch.Tensor) -> np.ndarray:
+    """(3, H, W) float in [0, 1] (out-of-range values allowed) -> new (H, W, 3) uint8, rounded and
+    saturated."""
+    if chw.device.type == "cpu" and chw.dtype == torch.float32:
+        # OpenCV saturates and rounds in one SIMD pass per plane: a quarter of the time of the torch chain
+        # below on a 2-core CPU, where every millisecond outside inference costs pipeline throughput.
+        planes = chw.numpy()
+        return cv2.merge([cv2.multiply(p, 255.0, dtype=cv2.CV_8U) for p in planes])
+    y = chw.clamp(0, 1).mul(255).round_().to(torch.uint8).permute(1, 2, 0)
+    return np.ascontiguousarray(y.cpu().numpy())
 
 
 class Deblurrer:
@@ -85,8 +98,7 @@ class Deblurrer:
         if out.device.type == "cuda":
             torch.cuda.current_stream().synchronize()
         t0 = self._tick("inference", t0)
-        y = out[0, :, :h, :w].clamp(0, 1).mul(255).round_().to(torch.uint8).permute(1, 2, 0)
-        result = np.ascontiguousarray(y.cpu().numpy())
+        result = to_uint8_hwc(out[0, :, :h, :w])
         self._tick("postprocess", t0)
         return result
 

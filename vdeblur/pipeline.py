@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import queue
 import signal
 import sys
@@ -17,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+import torch
 
 from .backends import open_backend
 from .config import RunConfig
@@ -95,6 +97,29 @@ def _open_preview():
     return show
 
 
+def codec_idle(cfg: RunConfig, device: torch.device, live: bool) -> bool:
+    """Whether the decode and encode threads run at idle priority (Linux SCHED_IDLE).
+
+    In file mode with inference on the CPU, the model uses every core and is the bottleneck: each time a
+    codec thread preempts one of its workers, the whole parallel operator waits. At idle priority the codecs
+    run in the gaps between operators instead (with ONNX Runtime's workers sleeping, not spinning, when
+    idle): 640x360 `small` pipeline 1.1x the fps on 2 cores (benchmarks/codec_priority.py). Live mode keeps
+    normal priority: there, decoding late means latency."""
+    if cfg.codec_idle is not None:
+        return cfg.codec_idle
+    return device.type == "cpu" and not live
+
+
+def _idle_priority() -> None:
+    """Put the calling thread (and the threads FFmpeg starts from it) at idle priority; best effort."""
+    if not hasattr(os, "SCHED_IDLE"):
+        return
+    try:
+        os.sched_setscheduler(threading.get_native_id(), os.SCHED_IDLE, os.sched_param(0))
+    except OSError:
+        pass  # not permitted here: stay at normal priority
+
+
 def run_file(cfg: RunConfig, on_progress=None, backend=None, timer: StageTimes | None = None) -> dict:
     """Deblur cfg.input into cfg.output (a file, or a stream URL). Returns the run summary (also written
     to cfg.json_path).
@@ -130,6 +155,7 @@ def run_file(cfg: RunConfig, on_progress=None, backend=None, timer: StageTimes |
     timer = timer if timer is not None else StageTimes(STAGES)
     deblurrer = Deblurrer(backend, timer, owns_backend=owns_backend)
     width = info.width * (2 if cfg.compare else 1)
+    idle = codec_idle(cfg, backend.device, live)
     try:
         sink = FileSink(out_path, info, cfg.encode, width, info.height, source.passthrough, live=live)
     except Exception:
@@ -167,6 +193,8 @@ def run_file(cfg: RunConfig, on_progress=None, backend=None, timer: StageTimes |
                     pass
 
     def decode_stage():
+        if idle:
+            _idle_priority()
         try:
             t0 = time.perf_counter()
             for item in source.items(stop=stop_reading):
@@ -217,6 +245,8 @@ def run_file(cfg: RunConfig, on_progress=None, backend=None, timer: StageTimes |
                 return
 
     def encode_stage():
+        if idle:
+            _idle_priority()
         t_stats = time.perf_counter()
         recent: list[float] = []
         try:

@@ -31,7 +31,8 @@ def _cpu_threads(requested: int) -> int:
 class OrtBackend:
     name = "onnxruntime"
 
-    def __init__(self, net: DeblurNet, threads: int = 0, info: dict | None = None, onnx_path=None):
+    def __init__(self, net: DeblurNet, threads: int = 0, info: dict | None = None, onnx_path=None,
+                 spin: bool = False, session_config: dict | None = None):
         self.info = info or {}
         self.device = torch.device("cpu")
         self.window = net.window
@@ -44,6 +45,13 @@ class OrtBackend:
         so.inter_op_num_threads = 1
         so.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
         so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        if not spin:
+            # Workers sleep between operators instead of spinning, so decode and encode threads can use
+            # those gaps: the 2-core pipeline runs 1.1x faster, model-only ~4 % slower
+            # (benchmarks/codec_priority.py).
+            so.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        for k, v in (session_config or {}).items():
+            so.add_session_config_entry(k, str(v))
         try:
             self.session = ort.InferenceSession(str(path), so, providers=["CPUExecutionProvider"])
         except Exception as e:
