@@ -165,3 +165,19 @@ def test_signal_leaves_playable_partial_output(tmp_path, tiny_weights, sig, code
         n = sum(1 for _ in c.decode(video=0))
     assert 0 < n < 400
     assert no_partial_files(tmp_path)
+
+
+def test_build_engine_profile_and_missing_tensorrt(tmp_path):
+    r = vdeblur("build-engine", "--model", "small", "--min", "4000x100")
+    assert_one_line_error(r, "profile", "min <= opt <= max")
+    r = vdeblur("build-engine", "--model", "small", "--opt", "big")
+    assert_one_line_error(r, "profile", "WIDTHxHEIGHT")
+    try:
+        import tensorrt  # noqa: F401
+        import torch
+        if torch.cuda.is_available():
+            pytest.skip("TensorRT and a GPU are here: the GPU tests build real engines")
+    except ImportError:
+        pass
+    r = vdeblur("build-engine", "--model", "small")
+    assert_one_line_error(r, "tensorrt")

@@ -17,7 +17,7 @@ __version__ = "0.1.0"
 class Deblurrer(_Deblurrer):
     @classmethod
     def create(cls, model: str = "small", backend: str = "auto", device: str = "auto",
-               precision: str = "fp32") -> "Deblurrer":
+               precision: str = "auto") -> "Deblurrer":
         from .backends import open_backend
 
         return cls(open_backend(ModelConfig(spec=model, backend=Backend(backend), device=device,

@@ -195,7 +195,7 @@ def run_one(bc: BenchConfig, tmp: Path) -> tuple[dict, dict]:
         model = _model_only(backend, h, w, s["frames_out"])
         result = {
             "backend": backend.name, "device": str(backend.device), "model": backend.info.get("preset", bc.model.spec),
-            "precision": bc.model.precision.value, "size": f"{w}x{h}", "frames": s["frames_out"],
+            "precision": backend.precision.value, "size": f"{w}x{h}", "frames": s["frames_out"],
             "pipeline_fps": s["fps"], "wall_s": s["wall_s"], "stages_ms": s["stages_ms"],
             "model_only": model, "pipeline_efficiency": s["fps"] / model["fps"] if model["fps"] else None,
             "transfers_included": {"pipeline": True, "model_only": False},

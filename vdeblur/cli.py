@@ -11,7 +11,7 @@ import os
 import sys
 
 from . import __version__
-from .config import Backend, EncodeConfig, ModelConfig, Precision, RunConfig
+from .config import Backend, EncodeConfig, ModelConfig, Precision, RunConfig, ShapeProfile
 from .errors import VdeblurError
 
 log = logging.getLogger("vdeblur")
@@ -21,8 +21,33 @@ def _add_model_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--model", default="small", help="shipped preset (small, base) or a .safetensors path")
     p.add_argument("--backend", default="auto", choices=[b.value for b in Backend])
     p.add_argument("--device", default="auto", help="torch device for --backend torch (cpu, cuda, cuda:1)")
-    p.add_argument("--precision", default="fp32", choices=[p.value for p in Precision])
+    p.add_argument("--precision", default="auto", choices=[p.value for p in Precision],
+                   help="auto: fp16 on a GPU, fp32 on the CPU")
     p.add_argument("--threads", type=int, default=0, help="CPU inference threads (0: all available cores)")
+    _add_profile_args(p)
+
+
+def _add_profile_args(p: argparse.ArgumentParser) -> None:
+    d = ShapeProfile()
+    g = p.add_argument_group("TensorRT engine profile (frame sizes the engine accepts)")
+    g.add_argument("--min", dest="trt_min", default=f"{d.min[0]}x{d.min[1]}", metavar="WxH")
+    g.add_argument("--opt", dest="trt_opt", default=f"{d.opt[0]}x{d.opt[1]}", metavar="WxH",
+                   help="the size TensorRT tunes kernels for")
+    g.add_argument("--max", dest="trt_max", default=f"{d.max[0]}x{d.max[1]}", metavar="WxH")
+
+
+def _profile(a) -> ShapeProfile:
+    try:
+        prof = ShapeProfile(*(ShapeProfile.parse(v) for v in (a.trt_min, a.trt_opt, a.trt_max)))
+        prof.check()
+    except ValueError as e:
+        raise VdeblurError(f"TensorRT profile: {e}") from None
+    return prof
+
+
+def _model_config(a) -> ModelConfig:
+    return ModelConfig(spec=a.model, backend=Backend(a.backend), device=a.device,
+                       precision=Precision(a.precision), threads=a.threads, trt_profile=_profile(a))
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -73,6 +98,15 @@ def build_parser() -> argparse.ArgumentParser:
     exp = sub.add_parser("export", help="export one recurrent step to ONNX")
     exp.add_argument("--model", default="small")
     exp.add_argument("-o", "--output", required=True)
+
+    be = sub.add_parser("build-engine", help="build (or validate) the cached TensorRT engine for a model",
+                        description="Build the TensorRT engine for one recurrent step and keep it in the "
+                                    "engine cache (engines/ or $VDEBLUR_ENGINES), keyed by ONNX hash, precision, "
+                                    "profile, TensorRT version and GPU. `vdeblur run --backend tensorrt` with "
+                                    "the same --precision/--min/--opt/--max then starts at once.")
+    be.add_argument("--model", default="base", help="shipped preset (small, base) or a .safetensors path")
+    be.add_argument("--precision", default="fp16", choices=["fp16", "fp32"])
+    _add_profile_args(be)
     return ap
 
 
@@ -81,8 +115,7 @@ def _run(a) -> int:
 
     cfg = RunConfig(
         input=a.input, output=a.output, overwrite=a.overwrite,
-        model=ModelConfig(spec=a.model, backend=Backend(a.backend), device=a.device,
-                          precision=Precision(a.precision), threads=a.threads),
+        model=_model_config(a),
         encode=EncodeConfig(codec=a.codec, crf=a.crf, preset=a.preset),
         compare=a.compare, json_path=a.json_path, quiet=a.quiet,
         progress=not a.quiet and sys.stderr.isatty(), live=a.live, input_format=a.input_format,
@@ -144,9 +177,7 @@ def _bench(a) -> int:
             raise VdeblurError("--plot needs matplotlib (pip install matplotlib)") from None
     bc = BenchConfig(
         input=a.input, size=parse_size(a.synthetic or "640x360"), frames=a.frames, warmup_s=a.warmup_s,
-        model=ModelConfig(spec=a.model, backend=Backend(a.backend), device=a.device,
-                          precision=Precision(a.precision), threads=a.threads),
-        encode=EncodeConfig(codec=a.codec, crf=a.crf, preset=a.preset))
+        model=_model_config(a), encode=EncodeConfig(codec=a.codec, crf=a.crf, preset=a.preset))
     matrix = parse_matrix(a.matrix) if a.matrix else None
     report, samples = run_bench(bc, matrix)
     save(report, a.json_path)
@@ -170,6 +201,17 @@ def _export(a) -> int:
     return 0
 
 
+def _build_engine(a) -> int:
+    from .backends.trt_backend import TrtBackend
+    from .model.loading import load_model
+
+    net, info = load_model(a.model)
+    backend = TrtBackend(net, Precision(a.precision), _profile(a), info)
+    log.info(f"engine ready: {backend.engine_path} ({a.precision}, profile {backend.profile})")
+    backend.close()
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = build_parser()
     a = ap.parse_args(argv)
@@ -177,7 +219,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING if quiet else logging.INFO, format="%(message)s",
                         stream=sys.stderr)
     try:
-        return {"run": _run, "bench": _bench, "export": _export}[a.command](a)
+        return {"run": _run, "bench": _bench, "export": _export, "build-engine": _build_engine}[a.command](a)
     except VdeblurError as e:
         print(f"vdeblur: error: {e}", file=sys.stderr)
         return e.exit_code

@@ -13,8 +13,42 @@ class Backend(str, enum.Enum):
 
 
 class Precision(str, enum.Enum):
+    AUTO = "auto"       # fp16 on a GPU, fp32 on the CPU
     FP32 = "fp32"
     FP16 = "fp16"
+
+
+@dataclass(frozen=True)
+class ShapeProfile:
+    """TensorRT optimisation profile over frame sizes (width, height), each a multiple of the stride."""
+
+    min: tuple[int, int] = (320, 184)
+    opt: tuple[int, int] = (1920, 1080)
+    max: tuple[int, int] = (3840, 2160)
+
+    @staticmethod
+    def parse(size: str, stride: int = 8) -> tuple[int, int]:
+        """'1920x1080' -> (1920, 1080), rounded up to the stride as the pipeline pads."""
+        try:
+            w, h = (int(v) for v in size.lower().split("x"))
+        except ValueError:
+            raise ValueError(f"size must be WIDTHxHEIGHT, got {size!r}") from None
+        if w < 1 or h < 1:
+            raise ValueError(f"size must be positive, got {size!r}")
+        return -(-w // stride) * stride, -(-h // stride) * stride
+
+    def check(self) -> None:
+        for i, axis in enumerate(("width", "height")):
+            if not self.min[i] <= self.opt[i] <= self.max[i]:
+                raise ValueError(f"profile {axis}s must satisfy min <= opt <= max, got "
+                                 f"{self.min[i]} / {self.opt[i]} / {self.max[i]}")
+
+    def covers(self, w: int, h: int) -> bool:
+        return self.min[0] <= w <= self.max[0] and self.min[1] <= h <= self.max[1]
+
+    def __str__(self) -> str:
+        f = lambda s: f"{s[0]}x{s[1]}"  # noqa: E731
+        return f"{f(self.min)}:{f(self.opt)}:{f(self.max)}"
 
 
 @dataclass(frozen=True)
@@ -24,8 +58,9 @@ class ModelConfig:
     spec: str = "small"
     backend: Backend = Backend.AUTO
     device: str = "auto"            # torch device for the torch backend: auto, cpu, cuda, cuda:1
-    precision: Precision = Precision.FP32
+    precision: Precision = Precision.AUTO
     threads: int = 0                # CPU threads for inference; 0 = library default
+    trt_profile: ShapeProfile = ShapeProfile()  # frame sizes a TensorRT engine is built for
 
 
 @dataclass(frozen=True)

@@ -56,3 +56,43 @@ def test_torch_cuda_fp16_close_to_cpu_fp32():
     for a, b in zip(ref, got):
         mse = ((a.clamp(0, 1) - b.clamp(0, 1)) ** 2).mean().item()
         assert 10 * torch.log10(torch.tensor(1.0 / max(mse, 1e-12))).item() >= 40
+
+
+def test_fp16_typed_onnx_close_to_fp32():
+    """The graph TensorRT 11 builds from (fp16 weights and compute, fp32 I/O), checked on ONNX Runtime."""
+    ort = pytest.importorskip("onnxruntime")
+    from vdeblur.backends.trt_backend import step_onnx
+
+    net, _ = load_model("small")
+    sess = ort.InferenceSession(str(step_onnx(net, fp16_graph=True)), providers=["CPUExecutionProvider"])
+    assert all(i.type == "tensor(float)" for i in sess.get_inputs())
+    ref = run_backend(TorchBackend(net, torch.device("cpu")), frames(8), 72, 104)
+    state = [s.numpy() for s in net.init_state(1, 72, 104)]
+    for win, r in zip(frames(8), ref):
+        out, *state = sess.run(None, {"window": win.numpy(), **dict(zip(net.state_names, state))})
+        mse = ((torch.from_numpy(out).clamp(0, 1) - r.clamp(0, 1)) ** 2).mean().item()
+        assert 10 * torch.log10(torch.tensor(1.0 / max(mse, 1e-12))).item() >= 40
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+def test_tensorrt_fp16_close_to_torch_fp32(tmp_path):
+    pytest.importorskip("tensorrt")
+    from vdeblur.backends.engine_cache import EngineCache
+    from vdeblur.backends.trt_backend import TrtBackend
+    from vdeblur.config import ShapeProfile
+
+    net, info = load_model("base")
+    wins = frames(8, 192, 320)
+    ref = run_backend(TorchBackend(net, torch.device("cpu")), wins, 192, 320)
+    prof = ShapeProfile(min=(160, 96), opt=(320, 192), max=(640, 384))
+    trt_b = TrtBackend(load_model("base")[0], Precision.FP16, prof, info, cache=EngineCache(tmp_path))
+    state = trt_b.init_state(192, 320)
+    for win, r in zip(wins, ref):
+        out, state = trt_b.step(win.cuda(), state)
+        assert all(s.is_cuda for s in state)        # the recurrent state never leaves the GPU
+        mse = ((out.float().cpu().clamp(0, 1) - r.clamp(0, 1)) ** 2).mean().item()
+        assert 10 * torch.log10(torch.tensor(1.0 / max(mse, 1e-12))).item() >= 40
+    # A second backend loads the cached engine instead of building again.
+    again = TrtBackend(load_model("base")[0], Precision.FP16, prof, info, cache=EngineCache(tmp_path))
+    assert again.engine_path == trt_b.engine_path

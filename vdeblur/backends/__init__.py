@@ -17,14 +17,27 @@ from ..config import Backend, ModelConfig
 from ..errors import BackendError
 
 
+def tensorrt_available() -> bool:
+    if not torch.cuda.is_available():
+        return False
+    try:
+        import tensorrt  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
 def open_backend(cfg: ModelConfig, log=None):
-    """Build the backend the config asks for; for AUTO, the fastest one available here."""
+    """Build the backend the config asks for; for AUTO the fastest one here: TensorRT, then torch CUDA,
+    then ONNX Runtime (CPU), then torch CPU."""
     from .torch_backend import TorchBackend
 
     choice = cfg.backend
     auto = choice == Backend.AUTO
     if auto:
-        if torch.cuda.is_available():
+        if tensorrt_available():
+            choice = Backend.TENSORRT
+        elif torch.cuda.is_available():
             choice = Backend.TORCH
         else:
             try:
@@ -42,7 +55,9 @@ def open_backend(cfg: ModelConfig, log=None):
             raise BackendError(f"onnxruntime backend unavailable: {e}") from None
         backend = OrtBackend.from_config(cfg)
     elif choice == Backend.TENSORRT:
-        raise BackendError("tensorrt backend is not available in this build (see README: backends)")
+        from .trt_backend import TrtBackend
+
+        backend = TrtBackend.from_config(cfg)
     else:
         raise BackendError(f"unknown backend {choice}")
     if log:

@@ -21,11 +21,14 @@ def io_names(net: DeblurNet) -> tuple[list[str], list[str]]:
 
 
 def export_onnx(net: DeblurNet, path: str | Path, height: int = 64, width: int = 64) -> Path:
-    """Write the ONNX model atomically (temp file + rename) and check it with onnx.checker."""
+    """Write the ONNX model atomically (temp file + rename) and check it with onnx.checker.
+
+    net: a DeblurNet (exported in fp32), or a wrapper with the same window/state_names/init_state that
+    fixes its own precision (trt_backend's fp16 step)."""
     import onnx
 
     path = Path(path)
-    net = net.float().eval().cpu()
+    net = (net.float() if isinstance(net, DeblurNet) else net).eval().cpu()
     window = torch.rand(1, net.window, 3, height, width)
     state = net.init_state(1, height, width)
     inputs, outputs = io_names(net)

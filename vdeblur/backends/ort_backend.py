@@ -12,7 +12,7 @@ import numpy as np
 import onnxruntime as ort
 import torch
 
-from ..config import ModelConfig
+from ..config import ModelConfig, Precision
 from ..errors import BackendError
 from ..model.loading import load_model
 from ..model.net import DeblurNet
@@ -35,6 +35,7 @@ class OrtBackend:
                  spin: bool = False, session_config: dict | None = None):
         self.info = info or {}
         self.device = torch.device("cpu")
+        self.precision = Precision.FP32
         self.window = net.window
         self.stride = net.stride
         self.state_names = net.state_names
@@ -62,6 +63,8 @@ class OrtBackend:
 
     @classmethod
     def from_config(cls, cfg: ModelConfig) -> "OrtBackend":
+        if cfg.precision == Precision.FP16:
+            raise BackendError("the onnxruntime backend runs fp32 only (fp16 is for GPU backends)")
         net, info = load_model(cfg.spec)
         return cls(net, cfg.threads, info)
 

@@ -16,7 +16,9 @@ class TorchBackend:
                  info: dict | None = None):
         self.device = device
         self.info = info or {}
-        self.dtype = torch.float16 if (precision == Precision.FP16 and device.type == "cuda") else torch.float32
+        fp16 = device.type == "cuda" and precision in (Precision.FP16, Precision.AUTO)
+        self.dtype = torch.float16 if fp16 else torch.float32
+        self.precision = Precision.FP16 if fp16 else Precision.FP32
         self.net = net.to(device=device, dtype=self.dtype).eval()
         if device.type == "cuda":
             self.net = self.net.to(memory_format=torch.channels_last)
@@ -34,11 +36,8 @@ class TorchBackend:
             raise BackendError("device cuda requested but torch sees no CUDA GPU")
         if device.type == "cpu" and cfg.threads > 0:
             torch.set_num_threads(cfg.threads)
-        precision = cfg.precision
-        if device.type == "cuda" and precision == Precision.FP32 and cfg.backend.value == "auto":
-            precision = Precision.FP16
         net, info = load_model(cfg.spec)
-        return cls(net, device, precision, info)
+        return cls(net, device, cfg.precision, info)
 
     def init_state(self, h: int, w: int):
         return self.net.init_state(1, h, w, device=self.device, dtype=self.dtype)

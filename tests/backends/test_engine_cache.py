@@ -1,0 +1,109 @@
+"""TensorRT engine cache: key, validation and rebuild, atomic writes, one build across processes.
+Runs without TensorRT: build and validate are stand-ins with the same contract."""
+from __future__ import annotations
+
+import json
+import multiprocessing as mp
+import time
+from dataclasses import replace
+
+import pytest
+
+from vdeblur.backends.engine_cache import EngineCache, EngineSpec
+from vdeblur.config import ShapeProfile
+
+SPEC = EngineSpec(onnx_sha256="ab" * 32, precision="fp16", profile=ShapeProfile(), trt_version="10.13.0",
+                  gpu_name="NVIDIA H100 80GB HBM3")
+
+
+def fake_validate(data: bytes):
+    if not data.startswith(b"ENGINE"):
+        raise ValueError("not an engine")
+    return data
+
+
+def test_key_depends_on_every_field():
+    others = [replace(SPEC, onnx_sha256="cd" * 32), replace(SPEC, precision="fp32"),
+              replace(SPEC, profile=ShapeProfile(max=(1920, 1080))), replace(SPEC, trt_version="11.0.0"),
+              replace(SPEC, gpu_name="NVIDIA H200")]
+    keys = {SPEC.key(), *(o.key() for o in others)}
+    assert len(keys) == 6
+    assert SPEC.key() == replace(SPEC).key()
+
+
+def test_builds_once_then_loads_from_cache(tmp_path):
+    cache = EngineCache(tmp_path)
+    calls = []
+
+    def build(timing):
+        calls.append(timing)
+        return b"ENGINE-1", b"TIMING-1"
+
+    assert cache.get_or_build(SPEC, build, fake_validate) == b"ENGINE-1"
+    assert cache.get_or_build(SPEC, build, fake_validate) == b"ENGINE-1"
+    assert calls == [None]
+    assert json.loads(cache.path(SPEC).with_suffix(".json").read_text())["key"] == SPEC.key()
+    # The timing cache is kept and handed to the next build (another precision here).
+    other = replace(SPEC, precision="fp32")
+    cache.get_or_build(other, build, fake_validate)
+    assert calls == [None, b"TIMING-1"]
+    assert not list(tmp_path.glob("*.tmp"))
+
+
+def test_bad_cached_engine_is_rebuilt(tmp_path):
+    cache = EngineCache(tmp_path)
+    tmp_path.mkdir(exist_ok=True)
+    cache.path(SPEC).write_bytes(b"truncated garbage")
+    assert cache.get_or_build(SPEC, lambda t: (b"ENGINE-2", None), fake_validate) == b"ENGINE-2"
+    assert cache.path(SPEC).read_bytes() == b"ENGINE-2"
+
+
+def test_failed_build_leaves_nothing(tmp_path):
+    cache = EngineCache(tmp_path)
+
+    def build(timing):
+        raise RuntimeError("builder out of memory")
+
+    with pytest.raises(RuntimeError):
+        cache.get_or_build(SPEC, build, fake_validate)
+    assert not cache.path(SPEC).exists()
+    assert not list(tmp_path.glob("*.tmp")) and not list(tmp_path.glob(".*.tmp"))
+    # An engine that fails validation right after its build is not cached either.
+    with pytest.raises(ValueError):
+        cache.get_or_build(SPEC, lambda t: (b"junk", None), fake_validate)
+    assert not cache.path(SPEC).exists()
+
+
+def _racer(root, log, barrier):
+    def build(timing):
+        with open(log, "a") as f:
+            f.write("build\n")
+        time.sleep(1.0)
+        return b"ENGINE-race", None
+
+    barrier.wait()
+    assert EngineCache(root).get_or_build(SPEC, build, fake_validate) == b"ENGINE-race"
+
+
+def test_two_processes_build_the_engine_once(tmp_path):
+    ctx = mp.get_context("fork")
+    barrier = ctx.Barrier(2)
+    log = tmp_path / "builds.log"
+    procs = [ctx.Process(target=_racer, args=(tmp_path / "engines", log, barrier)) for _ in range(2)]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join(30)
+    assert [p.exitcode for p in procs] == [0, 0]
+    assert log.read_text().count("build") == 1
+
+
+def test_profile_parse_check_cover():
+    assert ShapeProfile.parse("1920x1080") == (1920, 1080)
+    assert ShapeProfile.parse("320x180") == (320, 184)      # padded to the stride, as the pipeline pads
+    with pytest.raises(ValueError):
+        ShapeProfile.parse("1920")
+    with pytest.raises(ValueError):
+        ShapeProfile(min=(640, 360), opt=(320, 184), max=(3840, 2160)).check()
+    p = ShapeProfile()
+    assert p.covers(640, 360) and not p.covers(7680, 4320) and not p.covers(160, 96)
