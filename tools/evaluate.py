@@ -5,9 +5,11 @@
       --table eval/small.md --png eval/small.png
 
 Per clip, PSNR (dB) and SSIM of: the blurred input, the network (recurrent), the same network with its
-state reset every frame, and an unsharp-mask baseline; plus a flicker measure (mean absolute error of
+state reset every frame, and two classical baselines (unsharp mask; Wiener deconvolution with a motion
+kernel estimated from the video, vdeblur/training/baselines.py); plus a flicker measure (mean absolute error of
 temporal differences, output vs ground truth, 8-bit units). With --sharp-clips, the PSNR between input
-and output on already-sharp clips (the network should leave them alone).
+and output on already-sharp clips (the network should leave them alone). The PNG shows the middle frame
+of each clip, cropped: blurred | Wiener | network | ground truth.
 """
 from __future__ import annotations
 
@@ -27,6 +29,7 @@ from skimage.metrics import structural_similarity  # noqa: E402
 from vdeblur.backends.torch_backend import TorchBackend  # noqa: E402
 from vdeblur.deblurrer import Deblurrer  # noqa: E402
 from vdeblur.model.loading import load_model  # noqa: E402
+from vdeblur.training.baselines import unsharp, wiener_clip  # noqa: E402
 from vdeblur.training.clips import load_clip_folder  # noqa: E402
 
 
@@ -37,11 +40,6 @@ def psnr(a: np.ndarray, b: np.ndarray) -> float:
 
 def ssim(a: np.ndarray, b: np.ndarray) -> float:
     return float(structural_similarity(a, b, channel_axis=2, data_range=255))
-
-
-def unsharp(img: np.ndarray, sigma: float = 2.0, amount: float = 0.8) -> np.ndarray:
-    blur = cv2.GaussianBlur(img.astype(np.float32), (0, 0), sigma)
-    return np.clip(img + amount * (img - blur), 0, 255).round().astype(np.uint8)
 
 
 def flicker(out: np.ndarray, gt: np.ndarray) -> float:
@@ -78,8 +76,9 @@ def main(argv=None) -> int:
         out = run_model(d, b, False)
         reset = run_model(d, b, True)
         um = np.stack([unsharp(f) for f in b])
+        wn = wiener_clip(b)
         row = {"clip": clip["name"], "crf": clip.get("crf"), "exposure": clip.get("exposure")}
-        for key, frames in (("input", b), ("output", out), ("reset", reset), ("unsharp", um)):
+        for key, frames in (("input", b), ("output", out), ("reset", reset), ("unsharp", um), ("wiener", wn)):
             row[f"{key}_psnr"] = float(np.mean([psnr(x, y) for x, y in zip(frames, g)]))
             row[f"{key}_ssim"] = float(np.mean([ssim(x, y) for x, y in zip(frames, g)]))
         row["flicker_input"] = flicker(b, g)
@@ -88,9 +87,10 @@ def main(argv=None) -> int:
         t = len(b) // 2
         h, w = b.shape[1:3]
         y0, x0 = h // 2 - 80, w // 2 - 120
-        examples.append(np.concatenate([f[t, y0:y0 + 160, x0:x0 + 240] for f in (b, out, g)], axis=1))
+        examples.append(np.concatenate([f[t, y0:y0 + 160, x0:x0 + 240] for f in (b, wn, out, g)], axis=1))
         print(f"{clip['name']}: input {row['input_psnr']:.2f} dB -> output {row['output_psnr']:.2f} dB "
-              f"(reset {row['reset_psnr']:.2f}, unsharp {row['unsharp_psnr']:.2f}); "
+              f"(reset {row['reset_psnr']:.2f}, unsharp {row['unsharp_psnr']:.2f}, "
+              f"wiener {row['wiener_psnr']:.2f}); "
               f"SSIM {row['input_ssim']:.3f} -> {row['output_ssim']:.3f}", flush=True)
     mean = {k: float(np.mean([r[k] for r in rows])) for k in rows[0] if k.endswith(("psnr", "ssim")) or
             k.startswith("flicker")}
@@ -104,11 +104,12 @@ def main(argv=None) -> int:
             out = run_model(d, clip["blurred"], False)
             sharp_rows.append(float(np.mean([psnr(x, y) for x, y in zip(out, clip["blurred"])])))
         summary["sharp_clips_output_vs_input_psnr"] = sharp_rows
-    lines = ["| clip | input PSNR | output PSNR | reset-every-frame PSNR | unsharp PSNR | input SSIM | output SSIM "
-             "| flicker in | flicker out |", "|---|---|---|---|---|---|---|---|---|"]
+    lines = ["| clip | input PSNR | output PSNR | reset-every-frame PSNR | unsharp PSNR | Wiener PSNR | input SSIM "
+             "| output SSIM | Wiener SSIM | flicker in | flicker out |", "|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in rows + [{"clip": "**mean**", **mean}]:
         lines.append(f"| {r['clip']} | {r['input_psnr']:.2f} | {r['output_psnr']:.2f} | {r['reset_psnr']:.2f} | "
-                     f"{r['unsharp_psnr']:.2f} | {r['input_ssim']:.4f} | {r['output_ssim']:.4f} | "
+                     f"{r['unsharp_psnr']:.2f} | {r['wiener_psnr']:.2f} | {r['input_ssim']:.4f} | "
+                     f"{r['output_ssim']:.4f} | {r['wiener_ssim']:.4f} | "
                      f"{r['flicker_input']:.2f} | {r['flicker_output']:.2f} |")
     table = "\n".join(lines)
     print(table)
