@@ -86,8 +86,9 @@ def main(argv=None) -> int:
         rows.append(row)
         t = len(b) // 2
         h, w = b.shape[1:3]
-        y0, x0 = h // 2 - 80, w // 2 - 120
-        examples.append(np.concatenate([f[t, y0:y0 + 160, x0:x0 + 240] for f in (b, wn, out, g)], axis=1))
+        ch, cw = min(160, h), min(240, w)
+        y0, x0 = (h - ch) // 2, (w - cw) // 2
+        examples.append(np.concatenate([f[t, y0:y0 + ch, x0:x0 + cw] for f in (b, wn, out, g)], axis=1))
         print(f"{clip['name']}: input {row['input_psnr']:.2f} dB -> output {row['output_psnr']:.2f} dB "
               f"(reset {row['reset_psnr']:.2f}, unsharp {row['unsharp_psnr']:.2f}, "
               f"wiener {row['wiener_psnr']:.2f}); "
