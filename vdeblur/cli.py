@@ -64,6 +64,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--crf", type=int, default=18)
     run.add_argument("--preset", default="medium", help="encoder preset (x264/x265)")
     run.add_argument("--compare", action="store_true", help="write input | output side by side")
+    run.add_argument("--no-scene-cut", dest="scene_cut", action="store_false",
+                     help="never reset the recurrent state at detected scene cuts")
     run.add_argument("--json", dest="json_path", help="write a run summary (frames, fps, per-stage timing)")
     run.add_argument("--quiet", action="store_true", help="no progress bar, warnings only")
     lv = run.add_argument_group("live sources (streams, cameras)")
@@ -117,7 +119,7 @@ def _run(a) -> int:
         input=a.input, output=a.output, overwrite=a.overwrite,
         model=_model_config(a),
         encode=EncodeConfig(codec=a.codec, crf=a.crf, preset=a.preset),
-        compare=a.compare, json_path=a.json_path, quiet=a.quiet,
+        compare=a.compare, scene_cut=a.scene_cut, json_path=a.json_path, quiet=a.quiet,
         progress=not a.quiet and sys.stderr.isatty(), live=a.live, input_format=a.input_format,
         reconnect_max=a.reconnect_max, max_frames=a.max_frames, duration_s=a.duration,
         stats_interval_s=a.stats_interval, throttle_ms=a.throttle, preview=a.preview)

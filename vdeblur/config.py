@@ -80,6 +80,7 @@ class RunConfig:
     model: ModelConfig = field(default_factory=ModelConfig)
     encode: EncodeConfig = field(default_factory=EncodeConfig)
     compare: bool = False           # write input | output side by side
+    scene_cut: bool = True          # reset the recurrent state at scene cuts (vdeblur/scenecut.py)
     json_path: str | None = None
     quiet: bool = False
     progress: bool = True

@@ -13,6 +13,7 @@ import numpy as np
 import torch
 
 from .ring import FrameRing
+from .scenecut import SceneCutDetector
 
 
 def _pad_in_place(slot: torch.Tensor, h: int, w: int) -> None:
@@ -46,13 +47,16 @@ class Deblurrer:
     """Stateful frame-by-frame deblurring with any backend (see vdeblur.backends).
 
     process(rgb) takes (H, W, 3) uint8 and returns (H, W, 3) uint8. The state resets by itself when the
-    frame size changes, and on reset().
+    frame size changes, at a scene cut (unless scene_cut is False), and on reset().
     """
 
-    def __init__(self, backend, timer=None, owns_backend: bool = True):
+    def __init__(self, backend, timer=None, owns_backend: bool = True,
+                 scene_cut: bool = True):
         self.backend = backend
         self.owns_backend = owns_backend
         self.timer = timer          # optional StageTimes with preprocess/inference/postprocess
+        self.cuts = SceneCutDetector() if scene_cut else None
+        self.scene_cuts = 0
         self._size: tuple[int, int] | None = None
         self.ring: FrameRing | None = None
         self.state = None
@@ -77,6 +81,8 @@ class Deblurrer:
         if self._size is not None:
             self.ring.clear()
             self.state = self.backend.init_state(*self._padded)
+        if self.cuts is not None:
+            self.cuts.reset()
 
     def _tick(self, stage: str, t0: float) -> float:
         t1 = time.perf_counter()
@@ -91,6 +97,10 @@ class Deblurrer:
         if self._size != (h, w):
             self._setup(h, w)
         t0 = time.perf_counter()
+        if self.cuts is not None and self.cuts.is_cut(rgb):
+            self.ring.clear()
+            self.state = self.backend.init_state(*self._padded)
+            self.scene_cuts += 1
         # Convert straight into the ring slot (uint8 HWC -> float CHW in [0, 1]) and reflect-pad in place:
         # no per-frame allocation on this path.
         slot = self.ring.slot_for_next()

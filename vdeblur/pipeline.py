@@ -153,7 +153,7 @@ def run_file(cfg: RunConfig, on_progress=None, backend=None, timer: StageTimes |
             source.close()
             raise
     timer = timer if timer is not None else StageTimes(STAGES)
-    deblurrer = Deblurrer(backend, timer, owns_backend=owns_backend)
+    deblurrer = Deblurrer(backend, timer, owns_backend=owns_backend, scene_cut=cfg.scene_cut)
     width = info.width * (2 if cfg.compare else 1)
     idle = codec_idle(cfg, backend.device, live)
     try:
@@ -336,6 +336,7 @@ def run_file(cfg: RunConfig, on_progress=None, backend=None, timer: StageTimes |
         "frames_out": counts["written"],
         "frames_dropped": counts["dropped"],
         "reconnects": getattr(source, "reconnects", 0),
+        "scene_cuts": deblurrer.scene_cuts,
         "live": live,
         "decode_errors": source.decode_errors,
         "wall_s": wall,
