@@ -15,25 +15,9 @@ import sys
 import tempfile
 from pathlib import Path
 
-import av
-import numpy as np
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-
-def make_clip(path: Path, frames: int, w: int, h: int) -> None:
-    rng = np.random.default_rng(0)
-    base = rng.integers(0, 255, (h + 64, w + 64, 3), dtype=np.uint8)
-    with av.open(str(path), "w") as c:
-        s = c.add_stream("libx264", rate=30)
-        s.width, s.height, s.pix_fmt = w, h, "yuv420p"
-        s.options = {"preset": "ultrafast", "crf": "23"}
-        for i in range(frames):
-            dx, dy = int(32 + 30 * np.sin(i / 7)), int(32 + 30 * np.cos(i / 11))
-            f = av.VideoFrame.from_ndarray(np.ascontiguousarray(base[dy:dy + h, dx:dx + w]), format="rgb24")
-            f.pts = i
-            for p in s.encode(f):
-                c.mux(p)
-        for p in s.encode():
-            c.mux(p)
+from vdeblur.bench import synthetic_clip  # noqa: E402
 
 
 def main() -> int:
@@ -50,7 +34,7 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as tmp:
         for n in a.frames:
             inp, out, js = Path(tmp) / f"in{n}.mp4", Path(tmp) / f"out{n}.mp4", Path(tmp) / f"s{n}.json"
-            make_clip(inp, n, w, h)
+            synthetic_clip(inp, n, w, h)
             p = subprocess.Popen([sys.executable, "-m", "vdeblur.cli", "run", str(inp), "-o", str(out), "-y",
                                   "--quiet", "--model", a.model, "--backend", a.backend, "--json", str(js)])
             _, status, usage = os.wait4(p.pid, 0)

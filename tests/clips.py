@@ -75,3 +75,15 @@ def audio_packets(path: Path) -> list[bytes]:
         if not c.streams.audio:
             return []
         return [bytes(p) for p in c.demux(c.streams.audio[0]) if p.size]
+
+
+def make_photos(folder: Path, n: int, size: tuple[int, int] = (160, 120), name: str = "p{i}.png") -> Path:
+    """n smooth random test photographs (never shipped data)."""
+    import cv2
+
+    folder.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(0)
+    for i in range(n):
+        img = cv2.resize(rng.integers(0, 255, (12, 16, 3), dtype=np.uint8), size, interpolation=cv2.INTER_CUBIC)
+        cv2.imwrite(str(folder / name.format(i=i)), img)
+    return folder

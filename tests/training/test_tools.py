@@ -8,17 +8,13 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+from clips import make_photos
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_synthesize_then_evaluate(tmp_path, tiny_weights):
-    photos = tmp_path / "photos"
-    photos.mkdir()
-    rng = np.random.default_rng(0)
-    for i in range(3):
-        img = cv2.resize(rng.integers(0, 256, (24, 32, 3), dtype=np.uint8), (320, 240), interpolation=cv2.INTER_CUBIC)
-        cv2.imwrite(str(photos / f"p{i}.png"), img)
+    photos = make_photos(tmp_path / "photos", 3, size=(320, 240))
     clips = tmp_path / "clips"
     subprocess.run([sys.executable, str(ROOT / "tools/synthesize.py"), "photos", str(photos), "--split", "all",
                     "--clips", "2", "--frames", "5", "--width", "160", "--height", "96", "--max-blur", "20",

@@ -1,20 +1,15 @@
 """A few iterations of the real training loop on a tiny network and tiny photos; resume; export."""
 import json
 
-import cv2
-import numpy as np
+
+from clips import make_photos
 
 from vdeblur.model.loading import load_model
 from vdeblur.training.train import TrainConfig, train
 
 
 def test_train_resume_and_load(tmp_path):
-    photos = tmp_path / "photos"
-    photos.mkdir()
-    rng = np.random.default_rng(0)
-    for i in range(6):
-        img = cv2.resize(rng.integers(0, 255, (12, 16, 3), dtype=np.uint8), (160, 120), interpolation=cv2.INTER_CUBIC)
-        cv2.imwrite(str(photos / f"urban100_img_{i:03d}.jpg"), img)
+    photos = make_photos(tmp_path / "photos", 6, name="urban100_img_{i:03d}.jpg")
     out = tmp_path / "run"
     tc = TrainConfig(preset="tiny", out=out, photos=photos, iters=4, batch=2, crop=32, seq=3, bank=3, refresh=1,
                      val_every=2, warmup=2, device="cpu", val_clips=2, val_frames=3, val_size=(32, 48))
