@@ -1,7 +1,6 @@
 """A few iterations of the real training loop on a tiny network and tiny photos; resume; export."""
 import json
 
-
 from clips import make_photos
 
 from vdeblur.model.loading import load_model
