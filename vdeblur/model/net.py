@@ -135,16 +135,16 @@ class DeblurNet(nn.Module):
         """up = (1x1 conv to 4*co channels, pixel_shuffle(2)), computed as a 2x2 stride-2 transposed conv.
 
         The same function: WT[ci, c, i, j] = W[4*c + 2*i + j, ci]. The conv's bias differs per sub-pixel,
-        which a transposed conv's per-channel bias cannot hold, so it is added as the transposed conv of a
-        ones map. ONNX Runtime's DepthToSpace and the layout reorders around it cost more than this
-        (small at 640x360: 1.05x the fps, benchmarks/ort_graph.py).
+        which a transposed conv's per-channel bias cannot hold, so it rides on an extra input channel of
+        ones. ONNX Runtime's DepthToSpace and the layout reorders around it cost more than this
+        (small at 640x360: 1.10x the fps, benchmarks/ort_graph.py).
         """
         conv = up[0]
         c4, ci = conv.weight.shape[:2]
         wt = conv.weight.reshape(c4 // 4, 2, 2, ci).permute(3, 0, 1, 2)
         bias = conv.bias.reshape(1, c4 // 4, 2, 2)
         ones = x[:, :1] * 0 + 1
-        return F.conv_transpose2d(x, wt, stride=2) + F.conv_transpose2d(ones, bias, stride=2)
+        return F.conv_transpose2d(torch.cat([x, ones], 1), torch.cat([wt, bias], 0), stride=2)
 
     def forward(self, window: torch.Tensor, *state: torch.Tensor):
         return self.step(window, state)
