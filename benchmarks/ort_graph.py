@@ -1,7 +1,8 @@
-"""ONNX Runtime CPU: the exported step with the upsampling folds (2x2 stride-2 transposed convs) against
-the plain graph (1x1 conv + DepthToSpace), same weights, same inputs, one process, interleaved runs.
+"""ONNX Runtime CPU: the exported step with the pixel-shuffles folded into transposed convs (the two
+upsampling steps, and the head's output) against the plain graph (DepthToSpace), same weights, same
+inputs, one process, interleaved runs.
 
-    python benchmarks/ort_graph.py --model small --size 640x360 --json benchmarks/results/upsample_fold.json
+    python benchmarks/ort_graph.py --model small --size 640x360 --json benchmarks/results/pixel_shuffle_fold.json
 """
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 import onnxruntime as ort
+import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -43,12 +45,13 @@ def main() -> None:
     net, _ = load_model(a.model)
     tmp = Path(tempfile.mkdtemp())
     export_onnx(net, tmp / "folded.onnx")
-    orig = DeblurNet._upsample
+    orig = DeblurNet._upsample, DeblurNet._pixel_shuffle
     DeblurNet._upsample = staticmethod(lambda up, x: up(x))
+    DeblurNet._pixel_shuffle = lambda self, y: torch.nn.functional.pixel_shuffle(y, 2)
     try:
         export_onnx(net, tmp / "depth_to_space.onnx")
     finally:
-        DeblurNet._upsample = orig
+        DeblurNet._upsample, DeblurNet._pixel_shuffle = orig
     rng = np.random.default_rng(0)
     feeds = {"window": rng.random((1, net.window, 3, h, w), np.float32)}
     for name, shape in zip(net.state_names, net.state_shapes(1, h, w)):

@@ -90,14 +90,15 @@ class Deblurrer:
             self.timer.add(stage, (t1 - t0) * 1e3)
         return t1
 
-    def process(self, rgb: np.ndarray) -> np.ndarray:
+    def process(self, rgb: np.ndarray, signature=None) -> np.ndarray:
+        """signature: SceneCutDetector.signature(rgb) if the caller already computed it (elsewhere)."""
         if rgb.ndim != 3 or rgb.shape[2] != 3 or rgb.dtype != np.uint8:
             raise ValueError(f"expected (H, W, 3) uint8 RGB, got {rgb.shape} {rgb.dtype}")
         h, w = rgb.shape[:2]
         if self._size != (h, w):
             self._setup(h, w)
         t0 = time.perf_counter()
-        if self.cuts is not None and self.cuts.is_cut(rgb):
+        if self.cuts is not None and self.cuts.is_cut(rgb, signature):
             self.ring.clear()
             self.state = self.backend.init_state(*self._padded)
             self.scene_cuts += 1

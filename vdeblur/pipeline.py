@@ -23,6 +23,7 @@ import torch
 from .backends import open_backend
 from .config import RunConfig
 from .deblurrer import Deblurrer
+from .scenecut import SceneCutDetector
 from .errors import DamagedInput, VdeblurError
 from .sink import FileSink, check_encoder, check_output
 from .source import DecodedFrame, LiveSource, ReconnectPolicy, Source, is_live, mask_url
@@ -199,6 +200,9 @@ def run_file(cfg: RunConfig, on_progress=None, backend=None, timer: StageTimes |
             t0 = time.perf_counter()
             for item in source.items(stop=stop_reading):
                 if isinstance(item, DecodedFrame):
+                    if cfg.scene_cut:
+                        # The expensive half of cut detection runs here, off the inference thread.
+                        item.signature = SceneCutDetector.signature(item.rgb)
                     t1 = time.perf_counter()
                     timer.add("decode", (t1 - t0) * 1e3)
                     counts["decoded"] += 1
@@ -225,7 +229,7 @@ def run_file(cfg: RunConfig, on_progress=None, backend=None, timer: StageTimes |
                 if frame.segment != segment:   # the source reconnected: the past is another stream
                     deblurrer.reset()
                     segment = frame.segment
-                out = deblurrer.process(frame.rgb)
+                out = deblurrer.process(frame.rgb, frame.signature)
                 if cfg.throttle_ms:
                     time.sleep(cfg.throttle_ms / 1e3)
                 if cfg.compare:

@@ -35,10 +35,10 @@ class SceneCutDetector:
                  for c in range(3)]
         return grey, hists
 
-    def compare(self, rgb: np.ndarray) -> tuple[float, float] | None:
+    def compare(self, rgb: np.ndarray, signature=None) -> tuple[float, float] | None:
         """(phase-correlation peak, colour distance) against the previous frame (None for the first), and
-        remember this frame."""
-        sig = self.signature(rgb)
+        remember this frame. signature: this frame's, if already computed."""
+        sig = signature if signature is not None else self.signature(rgb)
         prev, self._prev = self._prev, sig
         if prev is None:
             return None
@@ -46,8 +46,8 @@ class SceneCutDetector:
         colour = float(np.mean([cv2.compareHist(a, b, cv2.HISTCMP_BHATTACHARYYA) for a, b in zip(prev[1], sig[1])]))
         return float(peak), colour
 
-    def is_cut(self, rgb: np.ndarray) -> bool:
-        c = self.compare(rgb)
+    def is_cut(self, rgb: np.ndarray, signature=None) -> bool:
+        c = self.compare(rgb, signature)
         return c is not None and c[0] < self.peak_max and c[1] > self.colour_min
 
     def reset(self) -> None:

@@ -11,6 +11,7 @@ from fractions import Fraction
 from typing import Iterator
 
 import av
+from av.video.reformatter import VideoReformatter
 import numpy as np
 
 from .errors import InputError
@@ -74,6 +75,7 @@ class DecodedFrame:
     index: int
     received: float = 0.0
     segment: int = 0
+    signature: object = None    # scene-cut signature, filled in by the decode stage
 
 
 class Source:
@@ -103,6 +105,7 @@ class Source:
             self.container.close()
             raise InputError(f"no video stream in {mask_url(path)}")
         self.video = videos[0]
+        self._reformatter = VideoReformatter()   # keeps its swscale context across frames (see sink.py)
         self.video.thread_type = "AUTO"
         self.passthrough = [s for s in self.container.streams if s.type in ("audio", "subtitle")]
         cc = self.video.codec_context
@@ -127,9 +130,10 @@ class Source:
             cs = 1 if frame.height >= 720 else 5
         rng = int(frame.color_range or 0) or 1
         try:
-            return frame.to_ndarray(format="rgb24", src_colorspace=cs, src_color_range=rng)
+            rgb = self._reformatter.reformat(frame, format="rgb24", src_colorspace=cs, src_color_range=rng)
         except (ValueError, av.error.FFmpegError):
-            return frame.to_ndarray(format="rgb24")
+            rgb = self._reformatter.reformat(frame, format="rgb24")
+        return rgb.to_ndarray()
 
     def items(self, stop=None, live: bool = False) -> Iterator[DecodedFrame | av.Packet]:
         """Demux and decode until the end, or until stop() is true. Decode errors are counted, not raised:

@@ -12,7 +12,7 @@ from ..model.net import DeblurNet
 
 OPSET = 17
 # Bumped whenever DeblurNet's exported graph changes for the same weights, so old cached files are not reused.
-GRAPH_VERSION = 4
+GRAPH_VERSION = 5
 
 
 def io_names(net: DeblurNet) -> tuple[list[str], list[str]]:

@@ -98,6 +98,14 @@ class DeblurNet(nn.Module):
         self.up2 = nn.Sequential(nn.Conv2d(c2, 4 * c1, 1), nn.PixelShuffle(2))
         self.dec1 = _stage(c1, config.fine_blocks)
         self.head = nn.Conv2d(c1, 12, 3, padding=1)
+        # pixel_shuffle(2) of the head's 12 channels as a transposed conv with a 0/1 kernel: the same
+        # function, and ONNX Runtime runs it faster than DepthToSpace (benchmarks/ort_graph.py).
+        shuffle = torch.zeros(12, 3, 2, 2)
+        for c in range(3):
+            for i in range(2):
+                for j in range(2):
+                    shuffle[4 * c + 2 * i + j, c, i, j] = 1.0
+        self.register_buffer("shuffle", shuffle, persistent=False)
         with torch.no_grad():
             # Start at the identity: the residual is zero until training moves it.
             self.head.weight.mul_(0.1)
@@ -137,7 +145,7 @@ class DeblurNet(nn.Module):
         The same function: WT[ci, c, i, j] = W[4*c + 2*i + j, ci]. The conv's bias differs per sub-pixel,
         which a transposed conv's per-channel bias cannot hold, so it rides on an extra input channel of
         ones. ONNX Runtime's DepthToSpace and the layout reorders around it cost more than this
-        (small at 640x360: 1.10x the fps, benchmarks/ort_graph.py).
+        (with the head fold below, small at 640x360 runs 1.11x the fps: benchmarks/ort_graph.py).
         """
         conv = up[0]
         c4, ci = conv.weight.shape[:2]
@@ -145,6 +153,10 @@ class DeblurNet(nn.Module):
         bias = conv.bias.reshape(1, c4 // 4, 2, 2)
         ones = x[:, :1] * 0 + 1
         return F.conv_transpose2d(torch.cat([x, ones], 1), torch.cat([wt, bias], 0), stride=2)
+
+    def _pixel_shuffle(self, y: torch.Tensor) -> torch.Tensor:
+        """pixel_shuffle(y, 2) for the head's (N, 12, h, w) output, as a transposed conv (see __init__)."""
+        return F.conv_transpose2d(y, self.shuffle.to(y.dtype), stride=2)
 
     def forward(self, window: torch.Tensor, *state: torch.Tensor):
         return self.step(window, state)
@@ -163,7 +175,7 @@ class DeblurNet(nn.Module):
         z = self.coarse(z)
         d2 = self.dec2(self._upsample(self.up3, z) + e2)
         d1 = self.dec1(self._upsample(self.up2, d2) + e1)
-        out = current + F.pixel_shuffle(self.head(d1), 2)
+        out = current + self._pixel_shuffle(self.head(d1))
         return (out, *new_state)
 
 
