@@ -99,3 +99,32 @@ def test_memory_stays_bounded_by_queues(tmp_path, tiny_weights):
                            queue_size=1, progress=False))
     assert s["frames_out"] == 30
     assert video_pts(out) == video_pts(inp)
+
+
+def test_codec_threads_idle_only_for_cpu_file_mode():
+    import os
+    import threading
+
+    import torch
+
+    from vdeblur.config import RunConfig
+    from vdeblur.pipeline import _idle_priority, codec_idle
+
+    cfg = RunConfig(input="in.mp4", output="out.mp4")
+    assert codec_idle(cfg, torch.device("cpu"), live=False)
+    assert not codec_idle(cfg, torch.device("cpu"), live=True)       # live: decoding late adds latency
+    assert not codec_idle(cfg, torch.device("cuda"), live=False)
+    assert not codec_idle(RunConfig(input="a", output="b", codec_idle=False), torch.device("cpu"), False)
+    if not hasattr(os, "SCHED_IDLE"):
+        return
+    seen = {}
+
+    def worker():
+        _idle_priority()
+        seen["policy"] = os.sched_getscheduler(threading.get_native_id())
+
+    t = threading.Thread(target=worker)
+    t.start()
+    t.join()
+    assert seen["policy"] == os.SCHED_IDLE
+    assert os.sched_getscheduler(threading.get_native_id()) != os.SCHED_IDLE   # only that thread
