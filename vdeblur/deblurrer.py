@@ -76,11 +76,15 @@ class Deblurrer:
             self._pin_out = torch.empty((h, w, 3), dtype=torch.uint8, pin_memory=True)
         self.state = self.backend.init_state(ph, pw)
 
-    def reset(self) -> None:
-        """Forget the past (scene cut, reconnect): empty the window, zero the state."""
+    def _forget(self) -> None:
+        """Empty the window and zero the state."""
         if self._size is not None:
             self.ring.clear()
             self.state = self.backend.init_state(*self._padded)
+
+    def reset(self) -> None:
+        """Forget the past (reconnect, a cut the caller knows of), including the last frame seen."""
+        self._forget()
         if self.cuts is not None:
             self.cuts.reset()
 
@@ -99,8 +103,7 @@ class Deblurrer:
             self._setup(h, w)
         t0 = time.perf_counter()
         if self.cuts is not None and self.cuts.is_cut(rgb, signature):
-            self.ring.clear()
-            self.state = self.backend.init_state(*self._padded)
+            self._forget()      # the detector keeps this frame: the next one is compared with it
             self.scene_cuts += 1
         # Convert straight into the ring slot (uint8 HWC -> float CHW in [0, 1]) and reflect-pad in place:
         # no per-frame allocation on this path.

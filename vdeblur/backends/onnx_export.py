@@ -66,9 +66,12 @@ def cache_dir() -> Path:
     return Path(base)
 
 
-def cached_onnx(net: DeblurNet) -> Path:
-    """The step's ONNX file for these weights, exported once and kept in the cache folder."""
-    path = cache_dir() / "onnx" / f"deblurnet-{weights_digest(net)}-g{GRAPH_VERSION}-op{OPSET}.onnx"
+def cached_onnx(net: DeblurNet, variant: str = "", module=None) -> Path:
+    """The step's ONNX file for these weights, exported once and kept in the cache folder.
+
+    variant/module: another form of the same step (e.g. "fp16" and trt_backend's fp16 wrapper)."""
+    tag = f"-{variant}" if variant else ""
+    path = cache_dir() / "onnx" / f"deblurnet-{weights_digest(net)}-g{GRAPH_VERSION}-op{OPSET}{tag}.onnx"
     if not path.exists():
-        export_onnx(net, path)
+        export_onnx(module if module is not None else net, path)
     return path

@@ -30,7 +30,7 @@ from ..errors import BackendError
 from ..model.loading import load_model
 from ..model.net import DeblurNet
 from .engine_cache import EngineCache, EngineSpec, sha256_file
-from .onnx_export import GRAPH_VERSION, OPSET, cache_dir, export_onnx, io_names, weights_digest
+from .onnx_export import cached_onnx, io_names
 
 log = logging.getLogger("vdeblur")
 
@@ -71,12 +71,9 @@ class _HalfStep(nn.Module):
 
 
 def step_onnx(net: DeblurNet, fp16_graph: bool) -> Path:
-    """The cached ONNX that TensorRT parses: the fp32 step, or the fp16-typed step."""
-    tag = "fp16" if fp16_graph else "fp32"
-    path = cache_dir() / "onnx" / f"deblurnet-{weights_digest(net)}-g{GRAPH_VERSION}-op{OPSET}-{tag}.onnx"
-    if not path.exists():
-        export_onnx(_HalfStep(net) if fp16_graph else net, path)
-    return path
+    """The cached ONNX that TensorRT parses: the fp32 step (the file ONNX Runtime uses), or the fp16-typed
+    step."""
+    return cached_onnx(net, "fp16", _HalfStep(net)) if fp16_graph else cached_onnx(net)
 
 
 def _input_shapes(net: DeblurNet, w: int, h: int) -> dict[str, tuple[int, ...]]:

@@ -12,6 +12,9 @@ from __future__ import annotations
 
 import cv2
 import numpy as np
+import torch
+
+from .synthesis import linear_to_srgb, srgb_to_linear
 
 SHUTTER = 0.5       # exposure as a fraction of the frame interval (the 180-degree rule)
 NSR = 0.02          # noise-to-signal power ratio of the Wiener filter (8-bit, compressed input)
@@ -49,12 +52,11 @@ def line_kernel(dx: float, dy: float) -> np.ndarray:
 
 
 def _srgb_to_linear(x: np.ndarray) -> np.ndarray:
-    return np.where(x <= 0.04045, x / 12.92, ((x + 0.055) / 1.055) ** 2.4)
+    return srgb_to_linear(torch.from_numpy(x)).numpy()
 
 
 def _linear_to_srgb(x: np.ndarray) -> np.ndarray:
-    x = np.clip(x, 0, 1)
-    return np.where(x <= 0.0031308, x * 12.92, 1.055 * x ** (1 / 2.4) - 0.055)
+    return linear_to_srgb(torch.from_numpy(np.ascontiguousarray(x, dtype=np.float32))).numpy()
 
 
 def _fade(n: int, width: int) -> np.ndarray:
