@@ -1,15 +1,16 @@
 #!/usr/bin/env python3
-"""Evaluate deblurring on clip folders (tools/synthesize.py layout) against their ground truth.
+"""Evaluate deblurring on validation sets (tools/synthesize.py clip folders) against their ground truth.
 
-  python tools/evaluate.py clips/val --model small --sharp-clips clips/sharp --json eval/small.json \
-      --table eval/small.md --png eval/small.png
+  python tools/evaluate.py clips/val/heavy clips/val/mild clips/val/sharp --model small \
+      --json benchmarks/eval/small.json --table benchmarks/eval/small.md --png benchmarks/eval/small.png
 
-Per clip, PSNR (dB) and SSIM of: the blurred input, the network (recurrent), the same network with its
-state reset every frame, and two classical baselines (unsharp mask; Wiener deconvolution with a motion
-kernel estimated from the video, vdeblur/training/baselines.py); plus a flicker measure (mean absolute error of
-temporal differences, output vs ground truth, 8-bit units). With --sharp-clips, the PSNR between input
-and output on already-sharp clips (the network should leave them alone). The PNG shows the middle frame
-of each clip, cropped: blurred | Wiener | network | ground truth.
+Each positional folder is one set (named after the folder). Per clip: PSNR (dB) and SSIM of the blurred
+input, the network (recurrent), the same network with its state reset every frame, and two classical
+baselines (unsharp mask; Wiener deconvolution with a motion kernel estimated from the video); flicker
+(mean absolute error of temporal differences against the ground truth's, 8-bit units). Static clips
+(target = input) report the output's PSNR against the input. Per set, the checks of the quality issue:
+no clip below its input - 0.05 dB, SSIM up on every blurred clip, flicker not above the input's, static
+clips >= 45 dB. The PNG shows the middle frame of a few clips: blurred | Wiener | network | ground truth.
 """
 from __future__ import annotations
 
@@ -28,9 +29,12 @@ from skimage.metrics import structural_similarity  # noqa: E402
 
 from vdeblur.backends.torch_backend import TorchBackend  # noqa: E402
 from vdeblur.deblurrer import Deblurrer  # noqa: E402
+from vdeblur.evaluation.baselines import unsharp, wiener_clip  # noqa: E402
 from vdeblur.model.loading import load_model  # noqa: E402
-from vdeblur.training.baselines import unsharp, wiener_clip  # noqa: E402
 from vdeblur.training.clips import load_clip_folder  # noqa: E402
+
+WORSE_DB = 0.05      # a clip counts as made worse below its input - this
+SHARP_DB = 45.0      # static clips: output vs input at least this
 
 
 def psnr(a: np.ndarray, b: np.ndarray) -> float:
@@ -58,73 +62,103 @@ def run_model(d: Deblurrer, frames: np.ndarray, reset_every_frame: bool) -> np.n
     return np.stack(outs)
 
 
+def mean_over(frames: np.ndarray, truth: np.ndarray, fn) -> float:
+    return float(np.mean([fn(x, y) for x, y in zip(frames, truth)]))
+
+
+def evaluate_clip(d: Deblurrer, clip: dict, baselines: bool) -> tuple[dict, np.ndarray]:
+    """One clip's row and its example crop."""
+    b, g = clip["blurred"], clip["sharp"]
+    out = run_model(d, b, False)
+    row = {"clip": clip["name"], "crf": clip.get("crf"), "static": bool(clip.get("static", False)),
+           "blur_px": float(np.mean(clip["blur_px"])) if "blur_px" in clip else None}
+    variants = {"input": b, "output": out}
+    if not row["static"]:
+        variants["reset"] = run_model(d, b, True)
+        if baselines:
+            variants["unsharp"] = np.stack([unsharp(f) for f in b])
+            variants["wiener"] = wiener_clip(b)
+    for key, frames in variants.items():
+        row[f"{key}_psnr"] = min(mean_over(frames, g, psnr), 100.0)
+        row[f"{key}_ssim"] = mean_over(frames, g, ssim)
+    row["gain_db"] = row["output_psnr"] - row["input_psnr"]
+    row["flicker_input"] = flicker(b, g)
+    row["flicker_output"] = flicker(out, g)
+    t = len(b) // 2
+    h, w = b.shape[1:3]
+    ch, cw = min(160, h), min(240, w)
+    y0, x0 = (h - ch) // 2, (w - cw) // 2
+    panels = [b, variants.get("wiener", b), out, g]
+    return row, np.concatenate([f[t, y0:y0 + ch, x0:x0 + cw] for f in panels], axis=1)
+
+
+def summarise(rows: list[dict]) -> dict:
+    blurred = [r for r in rows if not r["static"]]
+    static = [r for r in rows if r["static"]]
+    s: dict = {"clips": len(rows)}
+    if blurred:
+        keys = [k for k in blurred[0] if k.endswith(("_psnr", "_ssim")) or k.startswith("flicker")]
+        s["mean"] = {k: float(np.mean([r[k] for r in blurred])) for k in keys}
+        s["gain_db"] = s["mean"]["output_psnr"] - s["mean"]["input_psnr"]
+        s["worst_gain_db"] = min(r["gain_db"] for r in blurred)
+        s["clips_worse"] = sum(r["gain_db"] < -WORSE_DB for r in blurred)
+        s["recurrence_gain_db"] = s["mean"]["output_psnr"] - s["mean"]["reset_psnr"]
+        s["ssim_up_on_every_clip"] = all(r["output_ssim"] > r["input_ssim"] for r in blurred)
+        s["flicker_not_above_input"] = s["mean"]["flicker_output"] <= s["mean"]["flicker_input"]
+    if static:
+        s["static_output_vs_input_psnr"] = [r["output_psnr"] for r in static]
+        s["static_below_45db"] = sum(r["output_psnr"] < SHARP_DB for r in static)
+    return s
+
+
+def table(rows: list[dict]) -> str:
+    lines = ["| clip | blur px | input PSNR | output PSNR | gain | reset-every-frame | unsharp | Wiener | SSIM in | "
+             "SSIM out | flicker in | flicker out |", "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    f = lambda r, k, fmt=".2f": format(r[k], fmt) if r.get(k) is not None else "—"
+    for r in rows:
+        lines.append(f"| {r['clip']} | {f(r, 'blur_px', '.1f')} | {f(r, 'input_psnr')} | {f(r, 'output_psnr')} | "
+                     f"{r['gain_db']:+.2f} | {f(r, 'reset_psnr')} | {f(r, 'unsharp_psnr')} | {f(r, 'wiener_psnr')} | "
+                     f"{f(r, 'input_ssim', '.4f')} | {f(r, 'output_ssim', '.4f')} | {f(r, 'flicker_input')} | "
+                     f"{f(r, 'flicker_output')} |")
+    return "\n".join(lines)
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("clips", type=Path)
+    ap.add_argument("sets", type=Path, nargs="+", help="clip folders, one per validation set")
     ap.add_argument("--model", default="small")
-    ap.add_argument("--sharp-clips", type=Path)
+    ap.add_argument("--no-baselines", action="store_true", help="skip unsharp mask and Wiener (faster)")
     ap.add_argument("--json", type=Path)
     ap.add_argument("--table", type=Path)
     ap.add_argument("--png", type=Path)
     a = ap.parse_args(argv)
+    torch.set_num_threads(max(1, torch.get_num_threads()))
     net, info = load_model(a.model)
     d = Deblurrer(TorchBackend(net, torch.device("cpu")))
-    rows = []
-    examples = []
-    for clip in load_clip_folder(a.clips):
-        b, g = clip["blurred"], clip["sharp"]
-        out = run_model(d, b, False)
-        reset = run_model(d, b, True)
-        um = np.stack([unsharp(f) for f in b])
-        wn = wiener_clip(b)
-        row = {"clip": clip["name"], "crf": clip.get("crf"), "exposure": clip.get("exposure")}
-        for key, frames in (("input", b), ("output", out), ("reset", reset), ("unsharp", um), ("wiener", wn)):
-            row[f"{key}_psnr"] = float(np.mean([psnr(x, y) for x, y in zip(frames, g)]))
-            row[f"{key}_ssim"] = float(np.mean([ssim(x, y) for x, y in zip(frames, g)]))
-        row["flicker_input"] = flicker(b, g)
-        row["flicker_output"] = flicker(out, g)
-        rows.append(row)
-        t = len(b) // 2
-        h, w = b.shape[1:3]
-        ch, cw = min(160, h), min(240, w)
-        y0, x0 = (h - ch) // 2, (w - cw) // 2
-        examples.append(np.concatenate([f[t, y0:y0 + ch, x0:x0 + cw] for f in (b, wn, out, g)], axis=1))
-        print(f"{clip['name']}: input {row['input_psnr']:.2f} dB -> output {row['output_psnr']:.2f} dB "
-              f"(reset {row['reset_psnr']:.2f}, unsharp {row['unsharp_psnr']:.2f}, "
-              f"wiener {row['wiener_psnr']:.2f}); "
-              f"SSIM {row['input_ssim']:.3f} -> {row['output_ssim']:.3f}", flush=True)
-    mean = {k: float(np.mean([r[k] for r in rows])) for k in rows[0] if k.endswith(("psnr", "ssim")) or
-            k.startswith("flicker")}
-    summary = {"model": info.get("preset", a.model), "clips": len(rows), "mean": mean,
-               "gain_db": mean["output_psnr"] - mean["input_psnr"],
-               "recurrence_gain_db": mean["output_psnr"] - mean["reset_psnr"],
-               "ssim_up_on_every_clip": all(r["output_ssim"] > r["input_ssim"] for r in rows), "per_clip": rows}
-    if a.sharp_clips:
-        sharp_rows = []
-        for clip in load_clip_folder(a.sharp_clips):
-            out = run_model(d, clip["blurred"], False)
-            sharp_rows.append(float(np.mean([psnr(x, y) for x, y in zip(out, clip["blurred"])])))
-        summary["sharp_clips_output_vs_input_psnr"] = sharp_rows
-    lines = ["| clip | input PSNR | output PSNR | reset-every-frame PSNR | unsharp PSNR | Wiener PSNR | input SSIM "
-             "| output SSIM | Wiener SSIM | flicker in | flicker out |", "|---|---|---|---|---|---|---|---|---|---|---|"]
-    for r in rows + [{"clip": "**mean**", **mean}]:
-        lines.append(f"| {r['clip']} | {r['input_psnr']:.2f} | {r['output_psnr']:.2f} | {r['reset_psnr']:.2f} | "
-                     f"{r['unsharp_psnr']:.2f} | {r['wiener_psnr']:.2f} | {r['input_ssim']:.4f} | "
-                     f"{r['output_ssim']:.4f} | {r['wiener_ssim']:.4f} | "
-                     f"{r['flicker_input']:.2f} | {r['flicker_output']:.2f} |")
-    table = "\n".join(lines)
-    print(table)
-    print(f"gain {summary['gain_db']:+.2f} dB, recurrence {summary['recurrence_gain_db']:+.2f} dB, "
-          f"SSIM up on every clip: {summary['ssim_up_on_every_clip']}")
-    if "sharp_clips_output_vs_input_psnr" in summary:
-        print("sharp clips, output vs input PSNR:", [round(x, 2) for x in summary["sharp_clips_output_vs_input_psnr"]])
-    for path, text in ((a.json, json.dumps(summary, indent=2)), (a.table, table)):
+    summary: dict = {"model": info.get("preset", a.model), "weights": info.get("path"), "sets": {}}
+    tables, examples = [], []
+    for folder in a.sets:
+        rows = []
+        for clip in load_clip_folder(folder):
+            row, example = evaluate_clip(d, clip, not a.no_baselines)
+            rows.append(row)
+            if not row["static"] and len(examples) < 6 and len(rows) <= 3:
+                examples.append(example)
+            print(f"{folder.name}/{row['clip']}: input {row['input_psnr']:.2f} dB -> output {row['output_psnr']:.2f} "
+                  f"dB ({row['gain_db']:+.2f}); SSIM {row['input_ssim']:.3f} -> {row['output_ssim']:.3f}", flush=True)
+        s = summarise(rows)
+        summary["sets"][folder.name] = {**s, "folder": str(folder), "per_clip": rows}
+        tables.append(f"### {folder.name}\n\n{table(rows)}\n")
+        brief = {k: v for k, v in s.items() if k not in ("mean",)}
+        print(f"{folder.name}: {json.dumps(brief)}", flush=True)
+    text = "\n".join(tables)
+    for path, content in ((a.json, json.dumps(summary, indent=1)), (a.table, text)):
         if path:
             path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(text + "\n")
-    if a.png:
+            path.write_text(content + "\n")
+    if a.png and examples:
         a.png.parent.mkdir(parents=True, exist_ok=True)
-        cv2.imwrite(str(a.png), cv2.cvtColor(np.concatenate(examples[:6], axis=0), cv2.COLOR_RGB2BGR))
+        cv2.imwrite(str(a.png), cv2.cvtColor(np.concatenate(examples, axis=0), cv2.COLOR_RGB2BGR))
     return 0
 
 

@@ -1,20 +1,19 @@
 #!/usr/bin/env python3
-"""Render GoPro-style motion-blurred clips to disk (DESIGN.md: training data).
+"""Render GoPro-style motion-blurred clips to disk (DESIGN.md: training data), encoded with real H.264.
 
-From photographs (camera shake + moving objects, sub-frames averaged in linear light, noise, random
-exposure, sharp stretches, H.264 at a random CRF):
+From photographs (camera shake + moving objects, sub-frames averaged in linear light, sensor noise before
+the tone curve, saturating highlights, an exposure duty cycle, H.264 at a random CRF), with a blur profile
+(vdeblur/training/synthesis.py: train, heavy, mild, sharp):
   python tools/synthesize.py photos ../shared/datasets/photos --split train --clips 200 -o clips/train
-  python tools/synthesize.py photos ../shared/datasets/photos --split val --clips 8 --seed 7 -o clips/val
-  python tools/synthesize.py photos ../shared/datasets/photos --split val --static --clips 4 -o clips/sharp
+  python tools/synthesize.py photos ../shared/datasets/photos --split val --profile heavy --clips 8 --seed 7 -o clips/val/heavy
 From a high-frame-rate video (average N consecutive frames, the middle one is the target):
   python tools/synthesize.py hfr my_240fps.mp4 --average 9 -o clips/mine
-Each clip is a folder: blurred.mp4, sharp.mkv (lossless), meta.json.
+Each clip is a folder: blurred.mp4, sharp.mkv (lossless), meta.json (with the true blur per frame).
 """
 from __future__ import annotations
 
 import argparse
 import sys
-from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -24,7 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from vdeblur.training.clips import read_video, save_clip  # noqa: E402
 from vdeblur.training.data import list_photos, read_rgb, split_photos  # noqa: E402
-from vdeblur.training.synthesis import (ClipRenderer, SynthConfig, add_noise, linear_to_srgb,  # noqa: E402
+from vdeblur.training.synthesis import (PROFILES, PhotoBank, SynthSpec, linear_to_srgb, render,  # noqa: E402
                                         srgb_to_linear)
 
 
@@ -36,27 +35,24 @@ def to_u8(x: torch.Tensor) -> np.ndarray:
 def from_photos(a) -> None:
     train, val = split_photos(list_photos(a.source))
     photos = {"train": train, "val": val, "all": train + val}[a.split]
+    spec = SynthSpec(height=a.height, width=a.width, frames=a.frames, profile=PROFILES[a.profile])
+    # Patches a little larger than the frame, cut from the full-resolution photos (one per photo).
+    ph, pw = (int(s * 1.15) // 16 * 16 for s in (a.height, a.width))
+    bank = PhotoBank([read_rgb(p) for p in photos], ph, pw, "cpu", per_photo=1, seed=a.seed)
     gen = torch.Generator().manual_seed(a.seed)
-    cfg = SynthConfig(height=a.height, width=a.width, frames=a.frames, max_blur=a.max_blur,
-                      min_blur=min(a.min_blur, a.max_blur))
-    if a.static:
-        cfg = replace(cfg, static_prob=1.0)
-    elif a.no_halt:
-        cfg = replace(cfg, static_prob=0.0, halt_prob=0.0)
-    pool = [torch.from_numpy(read_rgb(p)).permute(2, 0, 1).float() / 255 for p in photos]
     a.out.mkdir(parents=True, exist_ok=True)
     for i in range(a.clips):
-        k = int(torch.randint(len(photos), (), generator=gen))
-        r = ClipRenderer(cfg, gen, pool[k], pool)
-        blurred, sharp = r.clip()
-        blurred = add_noise(blurred, gen, cfg)
+        r = render(spec, bank.patches, gen, 1)
+        static = bool(r["motion"].static[0])
         crf = int(torch.randint(a.crf[0], a.crf[1] + 1, (), generator=gen))
-        meta = {"photo": photos[k].name, "exposure": r.exposure, "static": r.static, "max_blur": cfg.max_blur,
-                "seed": a.seed, "index": i}
-        b8 = to_u8(blurred)
-        save_clip(a.out / f"clip{i:04d}", b8, b8 if r.static else to_u8(sharp), crf, meta)
-        print(f"clip {i + 1}/{a.clips}: {photos[k].name} exposure {r.exposure} crf {crf}"
-              f"{' static' if r.static else ''}", flush=True)
+        photo = photos[int(r["pick"][0])].name
+        blur = [round(float(x), 2) for x in r["blur_px"][0]]
+        meta = {"photo": photo, "profile": a.profile, "static": static, "duty": round(float(r["motion"].duty[0]), 3),
+                "subframes": r["subframes"], "blur_px": blur, "max_blur": max(blur), "seed": a.seed, "index": i}
+        b8 = to_u8(r["blurred"][0])
+        save_clip(a.out / f"clip{i:04d}", b8, b8 if static else to_u8(r["sharp"][0]), crf, meta)
+        print(f"clip {i + 1}/{a.clips}: {photo} blur {np.mean(blur):.1f} px (max {max(blur):.1f}) crf {crf}"
+              f"{' static' if static else ''}", flush=True)
 
 
 def from_hfr(a) -> None:
@@ -90,11 +86,9 @@ def main(argv=None) -> int:
     p.add_argument("--frames", type=int, default=24)
     p.add_argument("--width", type=int, default=640)
     p.add_argument("--height", type=int, default=360)
-    p.add_argument("--max-blur", type=float, default=60.0)
-    p.add_argument("--min-blur", type=float, default=4.0)
+    p.add_argument("--profile", choices=sorted(PROFILES), default="train",
+                   help="blur distribution: train (what training sees), heavy, mild, sharp (static)")
     p.add_argument("--crf", type=int, nargs=2, default=(16, 23), metavar=("MIN", "MAX"))
-    p.add_argument("--static", action="store_true", help="sharp clips only (no motion)")
-    p.add_argument("--no-halt", action="store_true", help="no static clips or halting stretches")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("-o", "--out", type=Path, required=True)
     h = sub.add_parser("hfr", help="clips from a high-frame-rate video")

@@ -1,11 +1,13 @@
 #!/usr/bin/env python3
-"""Train a vdeblur preset on synthetic motion-blurred clips.
+"""Train a vdeblur preset; resumes the state folder when it holds a state.
 
-Online synthesis from photos (best on a GPU):
-  python tools/train.py --preset small --photos ../shared/datasets/photos --out runs/small
-Pre-rendered clips (tools/synthesize.py) on the CPU:
-  python tools/train.py --preset small --data clips/train --out runs/small-cpu --crop 128 --batch 8
-Run it again with the same --out to resume from the last checkpoint (--resume says so explicitly).
+GPU (online synthesis on the device; tools/train_gpu.sh wraps this for the lent machine):
+  python tools/train.py --preset small --photos .gpu/photos --state training/state/small --out runs/small
+      --seconds 540
+CPU fine-tune from pre-rendered clips (tools/synthesize.py):
+  python tools/train.py --preset small --data clips/train --state runs/small-cpu/state --out runs/small-cpu
+      --init small --crop 128 --batch 8 --iters 3000
+Every default comes from vdeblur.training.train.TrainConfig.
 """
 from __future__ import annotations
 
@@ -16,44 +18,43 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from vdeblur.training.train import TrainConfig, train  # noqa: E402
+from vdeblur.model.net import PRESETS  # noqa: E402
+from vdeblur.training.synthesis import PROFILES  # noqa: E402
+from vdeblur.training.train import TrainConfig, config_field_defaults, train  # noqa: E402
+
+CHOICES = {"preset": sorted(PRESETS), "profile": sorted(PROFILES), "pixel_loss": ["charbonnier", "psnr"],
+           "amp": ["auto", "on", "off"], "compile": ["auto", "on", "off"]}
 
 
-def main(argv: list[str] | None = None) -> int:
+def build_parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--preset", required=True, choices=["small", "base", "tiny"])
+    defaults = config_field_defaults()
     src = ap.add_mutually_exclusive_group(required=True)
     src.add_argument("--photos", type=Path, help="folder of photographs for online synthesis")
     src.add_argument("--data", type=Path, help="folder of pre-rendered clips from tools/synthesize.py")
-    ap.add_argument("--out", type=Path, required=True, help="run folder: log, checkpoints last/ and best/")
-    ap.add_argument("--init", help="start from these weights (preset name or .safetensors), fresh optimizer")
-    ap.add_argument("--resume", action="store_true", help="resume from OUT/last (also automatic when present)")
-    ap.add_argument("--iters", type=int, default=20000)
-    ap.add_argument("--time-budget-s", type=float, help="cosine schedule over this much training time")
-    ap.add_argument("--stop-after-s", type=float, help="checkpoint and stop this process after this long")
-    ap.add_argument("--batch", type=int, default=16)
-    ap.add_argument("--crop", type=int, default=256)
-    ap.add_argument("--seq", type=int, default=8)
-    ap.add_argument("--lr", type=float, default=2e-3)
-    ap.add_argument("--warmup", type=int, default=300)
-    ap.add_argument("--fft-weight", type=float, default=0.05)
-    ap.add_argument("--blur-start", type=float, default=24.0)
-    ap.add_argument("--bank", type=int, default=384)
-    ap.add_argument("--refresh", type=int, default=4)
-    ap.add_argument("--val-every", type=int, default=500)
-    ap.add_argument("--ckpt-every-s", type=float, default=180.0)
-    ap.add_argument("--device", default="auto")
-    ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--no-amp", action="store_true")
-    a = ap.parse_args(argv)
-    if a.resume and not (a.out / "last" / "state.json").exists():
-        ap.error(f"--resume: no checkpoint at {a.out / 'last'}")
-    tc = TrainConfig(preset=a.preset, out=a.out, photos=a.photos, data=a.data, init=a.init, iters=a.iters,
-                     time_budget_s=a.time_budget_s, stop_after_s=a.stop_after_s, batch=a.batch, crop=a.crop,
-                     seq=a.seq, lr=a.lr, warmup=a.warmup, fft_weight=a.fft_weight, blur_start=a.blur_start,
-                     bank=a.bank, refresh=a.refresh, val_every=a.val_every, ckpt_every_s=a.ckpt_every_s,
-                     device=a.device, seed=a.seed, amp=not a.no_amp,
-                     command=" ".join(shlex.quote(x) for x in ["python", "tools/train.py", *(argv or sys.argv[1:])]))
+    for name, default in defaults.items():
+        if name in ("photos", "data", "command"):
+            continue
+        flag = "--" + name.replace("_", "-")
+        required = name in ("preset", "state", "out")
+        if name == "val_size":
+            ap.add_argument(flag, type=int, nargs=2, default=default, metavar=("H", "W"))
+        elif name in ("state", "out"):
+            ap.add_argument(flag, type=Path, required=True)
+        elif name == "init":
+            ap.add_argument(flag, help="fresh state from these weights (preset name or .safetensors)")
+        else:
+            kind = {"preset": str, "seconds": float}.get(name, type(default) if default is not None else int)
+            ap.add_argument(flag, type=kind, default=None if required else default, required=required,
+                            choices=CHOICES.get(name), help=None if required else f"default {default}")
+    return ap
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = sys.argv[1:] if argv is None else argv
+    a = vars(build_parser().parse_args(args))
+    a["val_size"] = tuple(a["val_size"])
+    tc = TrainConfig(**a, command=" ".join(shlex.quote(x) for x in ["python", "tools/train.py", *args]))
     train(tc)
     return 0
 

@@ -1,14 +1,72 @@
 #!/usr/bin/env bash
-# Trains `small` and `base` side by side on one GPU from photos in .gpu/photos, resuming from
-# .gpu/runs when present. Used on the lent GPU machine; the figures in vdeblur/model/weights/*.json
-# name the exact commands. Usage: tools/train_gpu.sh STOP_AFTER_S TIME_BUDGET_S OUTDIR
+# One command to continue training a preset from its committed state (training/state/PRESET).
+#
+#   tools/train_gpu.sh --pack                 # here, once: photos for the GPU machine into .gpu/photos
+#   tools/train_gpu.sh PRESET SECONDS         # on the GPU machine (device tool: carry .gpu), or any CUDA box
+#   tools/train_gpu.sh PRESET SECONDS --cpu   # the background CPU variant (a short fine-tune)
+#   (extra arguments after these go to tools/train.py)
+#
+# SECONDS is the whole run, start-up included (a 10-minute device call fits 540). The run trains on a
+# copy of the state in OUT/state (OUT = $OUT when the device tool sets it, else runs/PRESET-gpu or
+# runs/PRESET-cpu) and writes OUT/train.log, OUT/curve.json (validation curve) and OUT/best.safetensors
+# (best EMA weights). A second run continues the first once OUT/state is copied back:
+#   cp OUT/state/* training/state/PRESET/
 set -euo pipefail
-stop=${1:-450}; budget=${2:-900}; out=${3:-runs}
+cd "$(dirname "$0")/.."
 export PYTHONUNBUFFERED=1
-mkdir -p "$out"
-if [ -d .gpu/runs ]; then cp -r .gpu/runs/. "$out"/; fi
-python3 tools/train.py --preset small --photos .gpu/photos --out "$out/small" --time-budget-s "$budget" \
-  --stop-after-s "$stop" --batch 32 --crop 256 --seq 8 --lr 2e-3 --val-every 400 > "$out/small.out" 2>&1 &
-python3 tools/train.py --preset base --photos .gpu/photos --out "$out/base" --time-budget-s "$budget" \
-  --stop-after-s "$stop" --batch 16 --crop 256 --seq 8 --lr 1e-3 --val-every 400 > "$out/base.out" 2>&1 &
-wait
+PY=${PYTHON:-python3}
+[ -x .venv/bin/python ] && [ -z "${PYTHON:-}" ] && PY=.venv/bin/python
+PHOTOS=.gpu/photos
+
+pack() {
+  # Long side 512, JPEG q80: the whole tree that travels stays under 50 MiB.
+  "$PY" - "${1:-../shared/datasets/photos}" "$PHOTOS" <<'EOF'
+import sys, cv2
+from pathlib import Path
+src, dst = Path(sys.argv[1]), Path(sys.argv[2])
+dst.mkdir(parents=True, exist_ok=True)
+n = 0
+for p in sorted(src.iterdir()):
+    img = cv2.imread(str(p), cv2.IMREAD_COLOR)
+    if img is None:
+        continue
+    h, w = img.shape[:2]
+    f = 512 / max(h, w)
+    if f < 1:
+        img = cv2.resize(img, (round(w * f), round(h * f)), interpolation=cv2.INTER_AREA)
+    cv2.imwrite(str(dst / (p.stem + ".jpg")), img, [cv2.IMWRITE_JPEG_QUALITY, 80])
+    n += 1
+size = sum(f.stat().st_size for f in dst.iterdir()) / 2 ** 20
+print(f"packed {n} photos into {dst} ({size:.1f} MiB)")
+EOF
+}
+
+if [ "${1:-}" = "--pack" ]; then pack "${2:-}"; exit 0; fi
+if [ $# -lt 2 ]; then sed -n 2,14p "$0"; exit 2; fi
+preset=$1; seconds=$2; shift 2
+mode=gpu
+if [ "${1:-}" = "--cpu" ]; then mode=cpu; shift; fi
+[ -d "$PHOTOS" ] || pack
+state=training/state/$preset
+[ -f "$state/state.json" ] || { echo "train_gpu.sh: no training state at $state" >&2; exit 2; }
+out=${OUT:-runs/$preset-$mode}
+mkdir -p "$out/state"
+cp "$state"/* "$out/state/"
+
+# Per-preset settings that fit the machine; anything given after the arguments overrides them.
+if [ $mode = gpu ]; then
+  case $preset in
+    small) args=(--batch 32 --crop 256 --seq 8 --lr 1e-3 --refresh 8 --bank 256) ;;
+    base)  args=(--batch 16 --crop 256 --seq 8 --lr 5e-4 --refresh 8 --bank 256) ;;
+    *)     args=() ;;
+  esac
+  args+=(--device cuda --val-every 2000 --log-every 200)
+else
+  args=(--batch 4 --crop 128 --seq 6 --lr 2e-4 --refresh 0.25 --bank 48 --device cpu --val-every 500
+        --log-every 50 --val-clips 2 --val-frames 6 --val-size 128 224)
+fi
+# Leave the last 20 s for the final validation and save.
+"$PY" tools/train.py --preset "$preset" --photos "$PHOTOS" --state "$out/state" --out "$out" \
+  --seconds $((seconds - 20)) "${args[@]}" "$@"
+echo "train_gpu.sh: state $out/state (copy it into $state to continue from it), log $out/train.log," \
+     "curve $out/curve.json, best EMA weights $out/best.safetensors"

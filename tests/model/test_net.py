@@ -1,3 +1,5 @@
+from dataclasses import replace
+
 import pytest
 import torch
 
@@ -48,3 +50,24 @@ def test_bad_weights_are_refused(tmp_path):
     save_weights(net, p, {})
     loaded, _ = load_model(str(p))
     assert loaded.config == PRESETS["tiny"]
+
+
+def test_training_form_scales_fold_into_the_same_function():
+    torch.manual_seed(0)
+    net = DeblurNet(PRESETS["tiny"])
+    scaled = net.scaled()
+    assert scaled.config.res_scale and sum(p.numel() for p in scaled.parameters()) > sum(
+        p.numel() for p in net.parameters())
+    x = torch.rand(1, 2, 3, 16, 24)
+    st = net.init_state(1, 16, 24)
+    assert torch.allclose(net(x, *st)[0], scaled(x, *st)[0], atol=1e-6)     # scales of 1: same network
+    with torch.no_grad():
+        for name, p in scaled.named_parameters():
+            if name.endswith(".scale"):
+                p.uniform_(0.2, 1.5)
+    folded = scaled.folded()
+    assert not folded.config.res_scale
+    assert set(folded.state_dict()) == set(net.state_dict())                # the shipped layout
+    assert torch.allclose(scaled(x, *st)[0], folded(x, *st)[0], atol=1e-5)
+    fresh = DeblurNet(replace(PRESETS["tiny"], res_scale=True))
+    assert all(not p.any() for n, p in fresh.named_parameters() if n.endswith(".scale"))   # skip-init

@@ -1,4 +1,4 @@
-"""The user-facing tools end to end on tiny data: synthesize clips from photos, then evaluate a network."""
+"""The user-facing tools end to end on tiny data: synthesize validation sets from photos, then evaluate."""
 from __future__ import annotations
 
 import json
@@ -13,21 +13,31 @@ from clips import make_photos
 ROOT = Path(__file__).resolve().parents[2]
 
 
+def synthesize(photos: Path, out: Path, profile: str, clips: int) -> None:
+    subprocess.run([sys.executable, str(ROOT / "tools/synthesize.py"), "photos", str(photos), "--split", "all",
+                    "--clips", str(clips), "--frames", "5", "--width", "160", "--height", "96", "--profile", profile,
+                    "--seed", "1", "-o", str(out)], check=True, capture_output=True, timeout=300)
+
+
 def test_synthesize_then_evaluate(tmp_path, tiny_weights):
     photos = make_photos(tmp_path / "photos", 3, size=(320, 240))
-    clips = tmp_path / "clips"
-    subprocess.run([sys.executable, str(ROOT / "tools/synthesize.py"), "photos", str(photos), "--split", "all",
-                    "--clips", "2", "--frames", "5", "--width", "160", "--height", "96", "--max-blur", "20",
-                    "--no-halt", "--seed", "1", "-o", str(clips)], check=True, capture_output=True, timeout=300)
+    synthesize(photos, tmp_path / "heavy", "heavy", 2)
+    synthesize(photos, tmp_path / "sharp", "sharp", 1)
+    meta = json.loads((tmp_path / "heavy" / "clip0000" / "meta.json").read_text())
+    assert meta["profile"] == "heavy" and len(meta["blur_px"]) == 5 and meta["crf"] >= 16
     out = tmp_path / "eval"
-    r = subprocess.run([sys.executable, str(ROOT / "tools/evaluate.py"), str(clips), "--model", str(tiny_weights),
-                        "--json", str(out / "e.json"), "--table", str(out / "e.md"), "--png", str(out / "e.png")],
+    r = subprocess.run([sys.executable, str(ROOT / "tools/evaluate.py"), str(tmp_path / "heavy"),
+                        str(tmp_path / "sharp"), "--model", str(tiny_weights), "--json", str(out / "e.json"),
+                        "--table", str(out / "e.md"), "--png", str(out / "e.png")],
                        capture_output=True, text=True, timeout=300)
     assert r.returncode == 0, r.stderr
     summary = json.loads((out / "e.json").read_text())
-    assert summary["clips"] == 2
+    heavy, sharp = summary["sets"]["heavy"], summary["sets"]["sharp"]
+    assert heavy["clips"] == 2 and sharp["clips"] == 1
     for key in ("input_psnr", "output_psnr", "reset_psnr", "unsharp_psnr", "wiener_psnr", "wiener_ssim",
                 "flicker_output"):
-        assert np.isfinite(summary["mean"][key])
-    assert "Wiener PSNR" in (out / "e.md").read_text()
+        assert np.isfinite(heavy["mean"][key])
+    assert {"worst_gain_db", "clips_worse", "ssim_up_on_every_clip", "flicker_not_above_input"} <= set(heavy)
+    assert len(sharp["static_output_vs_input_psnr"]) == 1 and "static_below_45db" in sharp
+    assert "Wiener" in (out / "e.md").read_text()
     assert cv2.imread(str(out / "e.png")).shape[:2] == (2 * 96, 4 * 160)   # blurred | Wiener | network | truth

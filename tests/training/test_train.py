@@ -1,23 +1,90 @@
-"""A few iterations of the real training loop on a tiny network and tiny photos; resume; export."""
+"""The real training loop on a tiny network and tiny photos: state folder, resume, budget, clip folders."""
 import json
 
+import pytest
+import torch
 from clips import make_photos
 
 from vdeblur.model.loading import load_model
+from vdeblur.model.net import PRESETS, DeblurNet
+from vdeblur.training.checkpoint import load_state, save_state
 from vdeblur.training.train import TrainConfig, train
 
+TINY = dict(preset="tiny", batch=2, crop=32, seq=3, bank=3, refresh=1, val_every=2, warmup=2, device="cpu",
+            val_clips=1, val_frames=3, val_size=(32, 48), log_every=2)
 
-def test_train_resume_and_load(tmp_path):
-    photos = make_photos(tmp_path / "photos", 6, name="urban100_img_{i:03d}.jpg")
-    out = tmp_path / "run"
-    tc = TrainConfig(preset="tiny", out=out, photos=photos, iters=4, batch=2, crop=32, seq=3, bank=3, refresh=1,
-                     val_every=2, warmup=2, device="cpu", val_clips=2, val_frames=3, val_size=(32, 48))
-    r = train(tc)
-    assert r["iteration"] == 4
-    assert (out / "last" / "optim.safetensors").exists() and (out / "train.log").exists()
-    r2 = train(TrainConfig(**{**tc.__dict__, "iters": 6}))
-    assert r2["iteration"] == 6
+
+@pytest.fixture(scope="module")
+def photos(tmp_path_factory):
+    return make_photos(tmp_path_factory.mktemp("photos"), 8, name="urban100_img_{i:03d}.jpg")
+
+
+def test_train_writes_state_and_resumes(tmp_path, photos):
+    state, out = tmp_path / "state", tmp_path / "run"
+    tc = TrainConfig(state=state, out=out, photos=photos, iters=4, **TINY)
+    meta = train(tc)
+    assert meta["step"] == 4
+    for name in ("model.safetensors", "ema.safetensors", "optim.safetensors", "state.json"):
+        assert (state / name).exists()
+    assert (out / "best.safetensors").exists() and (out / "train.log").exists()
+    curve = json.loads((out / "curve.json").read_text())
+    assert [v["step"] for v in curve] == [0, 2, 4]
+    assert {"heavy", "mild", "sharp", "score"} <= set(curve[-1])
+    meta2 = train(TrainConfig(**{**tc.__dict__, "iters": 2}))
+    assert meta2["step"] == 6 and len(meta2["runs"]) == 2
     assert "resumed" in (out / "train.log").read_text()
-    net, _ = load_model(str(out / "last" / "model.safetensors"))
-    assert net.config.window == 2
-    assert json.loads((out / "last" / "state.json").read_text())["iteration"] == 6
+    # The state's weights carry residual scales; loading them for inference folds the scales away.
+    net, _ = load_model(str(state / "model.safetensors"))
+    assert not net.config.res_scale and net.config.window == 2
+    best, _ = load_model(str(out / "best.safetensors"))
+    assert best.config == PRESETS["tiny"]
+
+
+def test_state_budget_drops_moments_then_ema(tmp_path):
+    torch.manual_seed(0)
+    net = DeblurNet(PRESETS["tiny"]).scaled()
+    ema = DeblurNet(PRESETS["tiny"]).scaled()
+    opt = torch.optim.AdamW(net.parameters())
+    x = torch.rand(1, 2, 3, 16, 16)
+    net(x, *net.init_state(1, 16, 16))[0].mean().backward()
+    opt.step()
+    mb = sum(p.numel() for p in net.state_dict().values()) * 4 / 2 ** 20
+    kept = save_state(tmp_path / "full", net, ema, opt, {"step": 1}, budget_mb=100)
+    assert kept == {"ema": True, "exp_avg": True, "exp_avg_sq": True}
+    kept = save_state(tmp_path / "lean", net, ema, opt, {"step": 1}, budget_mb=mb * 1.6)
+    assert kept == {"ema": False, "exp_avg": False, "exp_avg_sq": True}
+    net2, ema2 = DeblurNet(PRESETS["tiny"]).scaled(), DeblurNet(PRESETS["tiny"]).scaled()
+    opt2 = torch.optim.AdamW(net2.parameters())
+    meta = load_state(tmp_path / "lean", net2, ema2, opt2, torch.device("cpu"))
+    assert meta["step"] == 1
+    for a, b, e in zip(net.parameters(), net2.parameters(), ema2.parameters()):
+        assert torch.equal(a, b) and torch.equal(b, e)          # EMA re-seeded from the weights
+    st = opt2.state[next(iter(net2.parameters()))]
+    assert not st["exp_avg"].any() and st["exp_avg_sq"].any()  # first moments restart at zero
+
+
+def test_init_from_weights_keeps_the_function(tmp_path, photos, tiny_weights):
+    tc = TrainConfig(state=tmp_path / "state", out=tmp_path / "run", photos=photos, iters=0,
+                     init=str(tiny_weights), **TINY)
+    train(tc)
+    ref, _ = load_model(str(tiny_weights))
+    got, _ = load_model(str(tmp_path / "state" / "model.safetensors"))
+    x = torch.rand(1, 2, 3, 16, 16)
+    st = ref.init_state(1, 16, 16)
+    assert torch.allclose(ref(x, *st)[0], got(x, *st)[0], atol=1e-6)
+
+
+def test_train_from_clip_folder_validates_and_keeps_best(tmp_path):
+    import numpy as np
+
+    from vdeblur.training.clips import save_clip
+
+    rng = np.random.default_rng(0)
+    for i in range(4):
+        sharp = rng.integers(0, 255, (4, 48, 64, 3), dtype=np.uint8)
+        save_clip(tmp_path / "clips" / f"clip{i:04d}", (sharp // 2 + 60).astype(np.uint8), sharp, 18, {"index": i})
+    tc = TrainConfig(state=tmp_path / "state", out=tmp_path / "run", data=tmp_path / "clips", iters=2,
+                     **{**TINY, "bank": 0})
+    meta = train(tc)
+    assert meta["step"] == 2 and len(meta["history"]) == 2
+    assert "clips" in meta["history"][-1] and (tmp_path / "run" / "best.safetensors").exists()

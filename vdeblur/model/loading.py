@@ -47,6 +47,7 @@ def load_model(spec: str, device: str | torch.device = "cpu") -> tuple[DeblurNet
         net.load_state_dict({k: v.float() for k, v in tensors.items()})
     except Exception as e:
         raise ModelError(f"bad weights file {path}: does not match a DeblurNet ({e})") from None
+    net = net.folded()   # a training state's weights carry residual scales; the runtime form has none
     info = json.loads(meta.get("vdeblur_info", "{}"))
     info["path"] = str(path)
     return net.eval().to(device), info

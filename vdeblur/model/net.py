@@ -8,7 +8,7 @@ Layout: pixel-unshuffle x2 -> encoder at 1/2, 1/4, 1/8 -> ConvLSTM layer(s) at 1
 """
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 
 import torch
 import torch.nn.functional as F
@@ -30,6 +30,9 @@ class NetConfig:
     fine_blocks: int = 1
     lstm_hidden: int = 0        # ConvLSTM channels; 0 = widths[2]. Fewer is much cheaper on a CPU.
     enc1_blocks: int = 1        # residual blocks at 1/2 scale in the encoder
+    res_scale: bool = False     # training form: each residual branch has a learnable per-channel scale
+                                # (skip-init, NAFNet's beta), which tolerates a high LR; `folded()` merges
+                                # it into the branch's last conv, the form that ships and runs
 
     @property
     def hidden(self) -> int:
@@ -56,17 +59,22 @@ PRESETS: dict[str, NetConfig] = {
 
 
 class ResBlock(nn.Module):
-    def __init__(self, ch: int):
+    """x + scale * conv2(relu(conv1(x))); scale (1, ch, 1, 1) starts at 0 (the block starts as the
+    identity) and exists only in the training form."""
+
+    def __init__(self, ch: int, scaled: bool = False):
         super().__init__()
         self.conv1 = nn.Conv2d(ch, ch, 3, padding=1)
         self.conv2 = nn.Conv2d(ch, ch, 3, padding=1)
+        self.scale = nn.Parameter(torch.zeros(1, ch, 1, 1)) if scaled else None
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return x + self.conv2(F.relu(self.conv1(x)))
+        r = self.conv2(F.relu(self.conv1(x)))
+        return x + (r * self.scale if self.scale is not None else r)
 
 
-def _stage(ch: int, n: int) -> nn.Sequential:
-    return nn.Sequential(*[ResBlock(ch) for _ in range(n)])
+def _stage(ch: int, n: int, scaled: bool) -> nn.Sequential:
+    return nn.Sequential(*[ResBlock(ch, scaled) for _ in range(n)])
 
 
 class DeblurNet(nn.Module):
@@ -84,19 +92,22 @@ class DeblurNet(nn.Module):
         self.config = config
         k = config.window
         c1, c2, c3 = config.widths
+        sc = config.res_scale
         self.enc1 = nn.Sequential(nn.Conv2d(12 * k, c1, 3, padding=1), nn.ReLU(inplace=True),
-                                  _stage(c1, config.enc1_blocks))
-        self.enc2 = nn.Sequential(nn.Conv2d(c1, c2, 3, stride=2, padding=1), nn.ReLU(inplace=True), _stage(c2, 1))
-        self.enc3 = nn.Sequential(nn.Conv2d(c2, c3, 3, stride=2, padding=1), nn.ReLU(inplace=True), _stage(c3, 1))
+                                  _stage(c1, config.enc1_blocks, sc))
+        self.enc2 = nn.Sequential(nn.Conv2d(c1, c2, 3, stride=2, padding=1), nn.ReLU(inplace=True),
+                                  _stage(c2, 1, sc))
+        self.enc3 = nn.Sequential(nn.Conv2d(c2, c3, 3, stride=2, padding=1), nn.ReLU(inplace=True),
+                                  _stage(c3, 1, sc))
         hid = config.hidden
         self.cells = nn.ModuleList([ConvLSTMCell(c3, hid) for _ in range(config.lstm_layers)])
         # A narrower memory is projected back to the coarse width before it joins the features.
         self.proj = nn.ModuleList([nn.Conv2d(hid, c3, 1) for _ in range(config.lstm_layers)]) if hid != c3 else None
-        self.coarse = _stage(c3, config.coarse_blocks)
+        self.coarse = _stage(c3, config.coarse_blocks, sc)
         self.up3 = nn.Sequential(nn.Conv2d(c3, 4 * c2, 1), nn.PixelShuffle(2))
-        self.dec2 = _stage(c2, max(config.fine_blocks, 1))
+        self.dec2 = _stage(c2, max(config.fine_blocks, 1), sc)
         self.up2 = nn.Sequential(nn.Conv2d(c2, 4 * c1, 1), nn.PixelShuffle(2))
-        self.dec1 = _stage(c1, config.fine_blocks)
+        self.dec1 = _stage(c1, config.fine_blocks, sc)
         self.head = nn.Conv2d(c1, 12, 3, padding=1)
         # pixel_shuffle(2) of the head's 12 channels as a transposed conv with a 0/1 kernel: the same
         # function, and ONNX Runtime runs it faster than DepthToSpace (benchmarks/ort_graph.py).
@@ -157,6 +168,33 @@ class DeblurNet(nn.Module):
     def _pixel_shuffle(self, y: torch.Tensor) -> torch.Tensor:
         """pixel_shuffle(y, 2) for the head's (N, 12, h, w) output, as a transposed conv (see __init__)."""
         return F.conv_transpose2d(y, self.shuffle.to(y.dtype), stride=2)
+
+    def scaled(self) -> "DeblurNet":
+        """The training form of this network (a new module): residual scales of 1 when this one has none."""
+        if self.config.res_scale:
+            return self
+        net = DeblurNet(replace(self.config, res_scale=True)).to(self.head.weight.device)
+        missing, unexpected = net.load_state_dict(self.state_dict(), strict=False)
+        assert not unexpected and all(k.endswith(".scale") for k in missing), (missing, unexpected)
+        with torch.no_grad():
+            for m in net.modules():
+                if isinstance(m, ResBlock):
+                    m.scale.fill_(1.0)
+        return net
+
+    def folded(self) -> "DeblurNet":
+        """The same function without residual scales (a new module): what ships, exports and runs."""
+        if not self.config.res_scale:
+            return self
+        net = DeblurNet(replace(self.config, res_scale=False)).to(self.head.weight.device)
+        sd = {k: v.detach().clone() for k, v in self.state_dict().items() if not k.endswith(".scale")}
+        for name, m in self.named_modules():
+            if isinstance(m, ResBlock):
+                s = m.scale.detach().reshape(-1)
+                sd[f"{name}.conv2.weight"] = sd[f"{name}.conv2.weight"] * s[:, None, None, None]
+                sd[f"{name}.conv2.bias"] = sd[f"{name}.conv2.bias"] * s
+        net.load_state_dict(sd)
+        return net.train(self.training)
 
     def forward(self, window: torch.Tensor, *state: torch.Tensor):
         return self.step(window, state)

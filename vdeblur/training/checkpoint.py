@@ -1,4 +1,12 @@
-"""Training checkpoints: tensors in safetensors, everything else in JSON (nothing is pickled)."""
+"""Training state on disk: tensors in safetensors, everything else in JSON (nothing is pickled).
+
+A state folder holds model.safetensors (fp32, with the network config so `vdeblur run --model` can load
+it), ema.safetensors (fp32 weight average), optim.safetensors (AdamW moments in bf16) and state.json
+(step, schedule, data settings, validation history). It is small enough to commit (`training/state/`):
+when the files would pass `budget_mb`, the first moments are left out (AdamW rebuilds them in a few
+dozen steps), then the EMA (re-seeded from the weights on resume), then the second moments (the resumed
+run warms up again).
+"""
 from __future__ import annotations
 
 import json
@@ -8,61 +16,92 @@ from pathlib import Path
 import torch
 from safetensors.torch import load_file, save_file
 
+FILES = ("model.safetensors", "ema.safetensors", "optim.safetensors", "state.json")
 
-def _atomic_json(path: Path, obj: dict) -> None:
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(json.dumps(obj, indent=2))
+
+def _atomic_save(tensors: dict, path: Path, metadata: dict | None = None) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    save_file(tensors, str(tmp), metadata=metadata)
     os.replace(tmp, path)
 
 
-def save_checkpoint(folder: Path, model: torch.nn.Module, optimizer: torch.optim.Optimizer | None,
-                    meta: dict, optim_dtype: torch.dtype = torch.bfloat16) -> None:
-    """Write model.safetensors, optim.safetensors and state.json into folder (each replaced atomically).
+def _atomic_json(path: Path, obj: dict) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(obj, indent=1) + "\n")
+    os.replace(tmp, path)
 
-    Optimizer moments are stored in bfloat16 by default: half the size, and Adam does not notice the
-    rounding; this keeps a checkpoint small enough to move between machines.
-    """
+
+def _weights(module: torch.nn.Module) -> dict:
+    return {k: v.detach().float().contiguous().cpu() for k, v in module.state_dict().items()}
+
+
+def save_weights_file(module: torch.nn.Module, path: Path) -> None:
+    config = getattr(module, "config", None)
+    meta = {"vdeblur_config": json.dumps(config.to_dict())} if config is not None else None
+    path.parent.mkdir(parents=True, exist_ok=True)
+    _atomic_save(_weights(module), path, meta)
+
+
+def save_state(folder: Path, model: torch.nn.Module, ema: torch.nn.Module | None,
+               optimizer: torch.optim.Optimizer | None, meta: dict, budget_mb: float = 25.0) -> dict:
+    """Write the state folder (each file replaced atomically; state.json last). Returns what was kept."""
     folder.mkdir(parents=True, exist_ok=True)
-    tensors = {k: v.detach().float().contiguous().cpu() for k, v in model.state_dict().items()}
-    tmp = folder / "model.safetensors.tmp"
-    # The network's config rides along so that `vdeblur run --model RUN/best/model.safetensors` works.
-    config = getattr(model, "config", None)
-    save_file(tensors, str(tmp), metadata={"vdeblur_config": json.dumps(config.to_dict())} if config else None)
-    os.replace(tmp, folder / "model.safetensors")
+    weights_mb = sum(v.numel() for v in model.state_dict().values()) * 4 / 2 ** 20
+    moments: dict = {}
     scalars: dict = {}
+    groups: list = []
     if optimizer is not None:
         sd = optimizer.state_dict()
-        opt_tensors = {}
+        groups = [{k: v for k, v in g.items() if k != "params"} for g in sd["param_groups"]]
         for idx, st in sd["state"].items():
             for name, val in st.items():
                 if torch.is_tensor(val) and val.dim() > 0:
-                    opt_tensors[f"{idx}.{name}"] = val.detach().to(optim_dtype).contiguous().cpu()
+                    moments[f"{idx}.{name}"] = val.detach().to(torch.bfloat16).contiguous().cpu()
                 else:
                     scalars[f"{idx}.{name}"] = float(val)
-        tmp = folder / "optim.safetensors.tmp"
-        save_file(opt_tensors, str(tmp))
-        os.replace(tmp, folder / "optim.safetensors")
-        meta = {**meta, "optim_scalars": scalars, "optim_groups": [
-            {k: v for k, v in g.items() if k != "params"} for g in sd["param_groups"]]}
-    _atomic_json(folder / "state.json", meta)
+    kept = {"ema": ema is not None, "exp_avg": True, "exp_avg_sq": bool(moments)}
+    size = lambda: weights_mb * (1 + kept["ema"]) + sum(v.numel() * 2 for k, v in moments.items()
+                                                        if kept[k.split(".", 1)[1]]) / 2 ** 20
+    if size() > budget_mb:
+        kept["exp_avg"] = False
+    if size() > budget_mb:
+        kept["ema"] = False
+    if size() > budget_mb:
+        kept["exp_avg_sq"] = False
+    moments = {k: v for k, v in moments.items() if kept[k.split(".", 1)[1]]}
+    save_weights_file(model, folder / "model.safetensors")
+    if kept["ema"]:
+        save_weights_file(ema, folder / "ema.safetensors")
+    elif (folder / "ema.safetensors").exists():
+        (folder / "ema.safetensors").unlink()
+    if optimizer is not None:
+        _atomic_save(moments, folder / "optim.safetensors")
+    _atomic_json(folder / "state.json", {**meta, "kept": kept, "optim_scalars": scalars, "optim_groups": groups})
+    return kept
 
 
-def load_checkpoint(folder: Path, model: torch.nn.Module, optimizer: torch.optim.Optimizer | None,
-                    device: torch.device) -> dict:
-    """Restore model (and optimizer when given and saved); returns the saved meta."""
+def load_state(folder: Path, model: torch.nn.Module, ema: torch.nn.Module | None,
+               optimizer: torch.optim.Optimizer | None, device: torch.device) -> dict:
+    """Restore what the folder holds; the EMA falls back to the weights, missing moments start at zero.
+    Returns state.json's content."""
     meta = json.loads((folder / "state.json").read_text())
     model.load_state_dict(load_file(str(folder / "model.safetensors"), device=str(device)))
+    if ema is not None:
+        src = folder / "ema.safetensors"
+        ema.load_state_dict(load_file(str(src), device=str(device)) if src.exists() else model.state_dict())
     if optimizer is not None and (folder / "optim.safetensors").exists():
         tensors = load_file(str(folder / "optim.safetensors"), device=str(device))
+        params = [p for g in optimizer.param_groups for p in g["params"]]
         state: dict = {}
-        for key, val in tensors.items():
-            idx, name = key.split(".", 1)
-            state.setdefault(int(idx), {})[name] = val.float()
         for key, val in meta.get("optim_scalars", {}).items():
             idx, name = key.split(".", 1)
             state.setdefault(int(idx), {})[name] = torch.tensor(val)
+        for idx in state:
+            for name in ("exp_avg", "exp_avg_sq"):
+                val = tensors.get(f"{idx}.{name}")
+                state[idx][name] = val.float() if val is not None else torch.zeros_like(params[idx])
         groups = optimizer.state_dict()["param_groups"]
-        for g, saved in zip(groups, meta["optim_groups"]):
-            g.update({k: v for k, v in saved.items() if k != "params"})
+        for g, saved in zip(groups, meta.get("optim_groups", [])):
+            g.update({k: v for k, v in saved.items() if k not in ("params", "lr", "fused", "foreach")})
         optimizer.load_state_dict({"state": state, "param_groups": groups})
     return meta

@@ -14,7 +14,7 @@ import cv2
 import numpy as np
 import torch
 
-from .synthesis import linear_to_srgb, srgb_to_linear
+from ..training.synthesis import linear_to_srgb, srgb_to_linear
 
 SHUTTER = 0.5       # exposure as a fraction of the frame interval (the 180-degree rule)
 NSR = 0.02          # noise-to-signal power ratio of the Wiener filter (8-bit, compressed input)

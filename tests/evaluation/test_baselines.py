@@ -4,7 +4,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from vdeblur.training.baselines import (_linear_to_srgb, _srgb_to_linear, global_motion, line_kernel, wiener,
+from vdeblur.evaluation.baselines import (_linear_to_srgb, _srgb_to_linear, global_motion, line_kernel, wiener,
                                         wiener_clip)
 
 

@@ -1,0 +1,1 @@
+"""Evaluation-side code: classical baselines the network is judged against."""

@@ -1,0 +1,54 @@
+"""Reconstruction losses as modules. Inputs are (..., 3, H, W) float, nominally [0, 1]."""
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+
+class Charbonnier(nn.Module):
+    """mean(sqrt((x - y)^2 + eps^2)): L1 that is smooth at zero."""
+
+    def __init__(self, eps: float = 1e-3):
+        super().__init__()
+        self.eps = eps
+
+    def forward(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        return torch.sqrt((x - y) ** 2 + self.eps ** 2).mean()
+
+
+class FFTL1(nn.Module):
+    """Mean absolute difference of the 2-D spectra (orthonormal rFFT, float32): rewards restored edges."""
+
+    def forward(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        fx = torch.fft.rfft2(x.float(), norm="ortho")
+        fy = torch.fft.rfft2(y.float(), norm="ortho")
+        return (fx - fy).abs().mean()
+
+
+class PSNRLoss(nn.Module):
+    """Negative mean PSNR over images, scaled by 1/10 so it sits near the other losses' magnitude.
+
+    Per-image log-MSE weights every image equally, however sharp it already is (NAFNet trains with it).
+    """
+
+    def forward(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        mse = ((x.float() - y.float()) ** 2).mean(dim=(-3, -2, -1))
+        return torch.log10(mse + 1e-8).mean()
+
+
+class ReconstructionLoss(nn.Module):
+    """`pixel` ("charbonnier" or "psnr") + fft_weight * FFTL1."""
+
+    def __init__(self, pixel: str = "charbonnier", fft_weight: float = 0.05):
+        super().__init__()
+        if pixel not in ("charbonnier", "psnr"):
+            raise ValueError(f"unknown pixel loss {pixel!r} (charbonnier, psnr)")
+        self.pixel = Charbonnier() if pixel == "charbonnier" else PSNRLoss()
+        self.fft = FFTL1()
+        self.fft_weight = fft_weight
+
+    def forward(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        loss = self.pixel(x, y)
+        if self.fft_weight:
+            loss = loss + self.fft_weight * self.fft(x, y)
+        return loss
