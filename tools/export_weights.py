@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
-"""Export a training checkpoint (RUN/best or RUN/last) to shipped weights plus a JSON card beside them.
+"""Ship weights: a trained network (a run's best.safetensors, or a state folder's EMA) to the runtime form,
+with a JSON card beside it that says how it was trained and how it measured.
 
-  python tools/export_weights.py runs/small/best --preset small -o vdeblur/model/weights/small.safetensors \
-      --eval-json eval/small.json
+  python tools/export_weights.py runs/small-gpu/best.safetensors --state training/state/small --preset small \
+      -o vdeblur/model/weights/small.safetensors --eval-json benchmarks/eval/small.json
 """
 from __future__ import annotations
 
@@ -15,38 +16,37 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from safetensors.torch import load_file  # noqa: E402
-
-from vdeblur.model.loading import save_weights  # noqa: E402
-from vdeblur.model.net import PRESETS, DeblurNet, count_parameters  # noqa: E402
+from vdeblur.model.loading import load_model, save_weights  # noqa: E402
+from vdeblur.model.net import PRESETS, count_parameters  # noqa: E402
 
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("checkpoint", type=Path, help="checkpoint folder (model.safetensors + state.json)")
+    ap.add_argument("weights", type=Path, help="a .safetensors file, or a state folder (its EMA is shipped)")
+    ap.add_argument("--state", type=Path, help="the training state folder whose history goes into the card")
     ap.add_argument("--preset", required=True, choices=sorted(PRESETS))
     ap.add_argument("-o", "--output", type=Path, required=True)
     ap.add_argument("--fp16", action="store_true", help="store weights in float16 (loaded as float32)")
-    ap.add_argument("--training-command", default=None, help="command that produced the checkpoint")
     ap.add_argument("--data", default="../shared/datasets/photos (validation photos held out by name hash)")
-    ap.add_argument("--eval-json", type=Path, help="evaluation summary to copy into the card")
+    ap.add_argument("--eval-json", type=Path, help="evaluation summary (tools/evaluate.py) to copy into the card")
     a = ap.parse_args(argv)
-    state = json.loads((a.checkpoint / "state.json").read_text())
-    net = DeblurNet(PRESETS[a.preset])
-    net.load_state_dict(load_file(str(a.checkpoint / "model.safetensors")))
-    info = {
-        "preset": a.preset,
-        "parameters": count_parameters(net),
-        "iterations": state.get("iteration"),
-        "training_seconds": round(state.get("elapsed_s", 0.0), 1),
-        "training_command": a.training_command or state.get("command"),
-        "data": a.data,
-        "training_validation": {k: state[k] for k in ("val_psnr", "val_gain") if k in state},
-    }
+    src = a.weights
+    if src.is_dir():
+        src = src / "ema.safetensors" if (src / "ema.safetensors").exists() else src / "model.safetensors"
+    net, _ = load_model(str(src))          # folds residual scales: the runtime form
+    if net.config != PRESETS[a.preset]:
+        raise SystemExit(f"{src} is a {net.config}, not the {a.preset} preset")
+    info: dict = {"preset": a.preset, "parameters": count_parameters(net), "source": str(src), "data": a.data}
+    state_dir = a.state or (a.weights if a.weights.is_dir() else None)
+    if state_dir is not None:
+        state = json.loads((state_dir / "state.json").read_text())
+        info.update({"iterations": state.get("step"), "training_seconds": round(state.get("trained_s", 0.0), 1),
+                     "runs": state.get("runs", []), "init": state.get("init"),
+                     "training_validation": (state.get("history") or [None])[-1]})
     if a.eval_json:
         info["evaluation"] = json.loads(a.eval_json.read_text())
     save_weights(net, a.output, info, torch.float16 if a.fp16 else torch.float32)
-    a.output.with_suffix(".json").write_text(json.dumps({**info, "config": net.config.to_dict()}, indent=2) + "\n")
+    a.output.with_suffix(".json").write_text(json.dumps({**info, "config": net.config.to_dict()}, indent=1) + "\n")
     print(f"wrote {a.output} ({a.output.stat().st_size / 1e6:.1f} MB)")
     return 0
 

@@ -41,3 +41,29 @@ def test_synthesize_then_evaluate(tmp_path, tiny_weights):
     assert len(sharp["static_output_vs_input_psnr"]) == 1 and "static_below_45db" in sharp
     assert "Wiener" in (out / "e.md").read_text()
     assert cv2.imread(str(out / "e.png")).shape[:2] == (2 * 96, 4 * 160)   # blurred | Wiener | network | truth
+
+
+def test_export_weights_from_a_state_folder(tmp_path):
+    import torch
+
+    from vdeblur.model.loading import load_model
+    from vdeblur.model.net import PRESETS, DeblurNet
+    from vdeblur.training.checkpoint import save_state
+
+    torch.manual_seed(0)
+    net = DeblurNet(PRESETS["tiny"]).scaled()
+    ema = DeblurNet(PRESETS["tiny"]).scaled()
+    with torch.no_grad():
+        for p in ema.parameters():
+            p.uniform_(0.5, 1.0)
+    save_state(tmp_path / "state", net, ema, None, {"step": 7, "trained_s": 3.0, "history": [{"step": 7}]})
+    out = tmp_path / "w" / "tiny.safetensors"
+    subprocess.run([sys.executable, str(ROOT / "tools/export_weights.py"), str(tmp_path / "state"), "--preset", "tiny",
+                    "-o", str(out)], check=True, capture_output=True, timeout=120)
+    shipped, info = load_model(str(out))
+    assert info["iterations"] == 7 and not shipped.config.res_scale
+    x = torch.rand(1, 2, 3, 16, 16)
+    st = shipped.init_state(1, 16, 16)
+    assert torch.allclose(shipped(x, *st)[0], ema(x, *st)[0], atol=1e-5)   # the EMA ships, scales folded
+    card = json.loads(out.with_suffix(".json").read_text())
+    assert card["training_validation"] == {"step": 7}

@@ -121,6 +121,8 @@ class Run:
         self.device = _device(tc.device)
         if self.device.type == "cpu" and tc.threads:
             torch.set_num_threads(tc.threads)
+        if self.device.type == "cuda":
+            torch.backends.cudnn.benchmark = True     # fixed shapes: pick the fastest conv algorithms once
         torch.manual_seed(tc.seed)
         self.amp = _amp_dtype(tc, self.device)
         cfg = PRESETS[tc.preset]
