@@ -20,7 +20,7 @@ class Deblurrer(_Deblurrer):
                precision: str = "auto") -> "Deblurrer":
         from .backends import open_backend
 
-        return cls(open_backend(ModelConfig(spec=model, backend=Backend(backend), device=device,
+        return cls(open_backend(ModelConfig(spec=model, backend=str(backend), device=device,
                                             precision=Precision(precision))))
 
 
@@ -31,7 +31,7 @@ def deblur_file(input: str, output: str, *, overwrite: bool = False, model: str 
     from .pipeline import run_file
 
     cfg = RunConfig(input=str(input), output=str(output), overwrite=overwrite,
-                    model=ModelConfig(spec=model, backend=Backend(backend), device=device),
+                    model=ModelConfig(spec=model, backend=str(backend), device=device),
                     encode=EncodeConfig(codec=codec, crf=crf, preset=preset), compare=compare,
                     json_path=json_path, quiet=True, progress=False)
     return run_file(cfg)

@@ -24,8 +24,9 @@ import numpy as np
 import torch
 
 from .backends import open_backend
-from .config import Backend, EncodeConfig, ModelConfig, Precision, RunConfig
+from .config import EncodeConfig, ModelConfig, Precision, RunConfig
 from .errors import VdeblurError
+from .geometry import FrameGeometry
 from .pipeline import STAGES, run_file
 from .stats import StageTimes, summarize
 
@@ -125,8 +126,7 @@ def hardware() -> dict:
 
 
 def _warmup(backend, h: int, w: int, seconds: float) -> None:
-    s = backend.stride
-    ph, pw = -(-h // s) * s, -(-w // s) * s
+    ph, pw = FrameGeometry(h, w, backend.stride).padded
     win = torch.rand(1, backend.window, 3, ph, pw).to(backend.device)
     state = backend.init_state(ph, pw)
     t_end = time.perf_counter() + seconds
@@ -140,8 +140,7 @@ def _warmup(backend, h: int, w: int, seconds: float) -> None:
 
 def _model_only(backend, h: int, w: int, frames: int, max_s: float = 10.0) -> dict:
     """The model step alone on a resident window (no decode, no transfers for GPU backends)."""
-    s = backend.stride
-    ph, pw = -(-h // s) * s, -(-w // s) * s
+    ph, pw = FrameGeometry(h, w, backend.stride).padded
     win = torch.rand(1, backend.window, 3, ph, pw).to(backend.device)
     state = backend.init_state(ph, pw)
     cuda = backend.device.type == "cuda"
@@ -232,7 +231,7 @@ def run_bench(base: BenchConfig, matrix: list[dict] | None = None) -> dict:
             bc = base
             m = bc.model
             if "backend" in combo:
-                m = replace(m, backend=Backend(combo["backend"]))
+                m = replace(m, backend=combo["backend"])
             if "model" in combo:
                 m = replace(m, spec=combo["model"])
             if "precision" in combo:

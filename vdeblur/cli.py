@@ -11,7 +11,8 @@ import os
 import sys
 
 from . import __version__
-from .config import Backend, EncodeConfig, ModelConfig, Precision, RunConfig, ShapeProfile
+from .backends.base import backend_names
+from .config import EncodeConfig, ModelConfig, Precision, RunConfig, ShapeProfile
 from .errors import VdeblurError
 
 log = logging.getLogger("vdeblur")
@@ -19,7 +20,7 @@ log = logging.getLogger("vdeblur")
 
 def _add_model_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--model", default="small", help="shipped preset (small, base) or a .safetensors path")
-    p.add_argument("--backend", default="auto", choices=[b.value for b in Backend])
+    p.add_argument("--backend", default="auto", choices=["auto", *backend_names()])
     p.add_argument("--device", default="auto", help="torch device for --backend torch (cpu, cuda, cuda:1)")
     p.add_argument("--precision", default="auto", choices=[p.value for p in Precision],
                    help="auto: fp16 on a GPU, fp32 on the CPU")
@@ -46,7 +47,7 @@ def _profile(a) -> ShapeProfile:
 
 
 def _model_config(a) -> ModelConfig:
-    return ModelConfig(spec=a.model, backend=Backend(a.backend), device=a.device,
+    return ModelConfig(spec=a.model, backend=a.backend, device=a.device,
                        precision=Precision(a.precision), threads=a.threads, trt_profile=_profile(a))
 
 

@@ -6,6 +6,9 @@ from dataclasses import dataclass, field
 
 
 class Backend(str, enum.Enum):
+    """The built-in backends (names in vdeblur.backends' registry; ModelConfig.backend takes any
+    registered name)."""
+
     AUTO = "auto"
     TORCH = "torch"
     ONNXRUNTIME = "onnxruntime"
@@ -28,14 +31,12 @@ class ShapeProfile:
 
     @staticmethod
     def parse(size: str, stride: int = 8) -> tuple[int, int]:
-        """'1920x1080' -> (1920, 1080), rounded up to the stride as the pipeline pads."""
-        try:
-            w, h = (int(v) for v in size.lower().split("x"))
-        except ValueError:
-            raise ValueError(f"size must be WIDTHxHEIGHT, got {size!r}") from None
-        if w < 1 or h < 1:
-            raise ValueError(f"size must be positive, got {size!r}")
-        return -(-w // stride) * stride, -(-h // stride) * stride
+        """'1920x1080' -> (1920, 1080) as (width, height) like TensorRT's profile shapes, rounded up to the
+        stride as the pipeline pads."""
+        from .geometry import FrameGeometry
+
+        ph, pw = FrameGeometry.parse(size, stride).padded
+        return pw, ph
 
     def check(self) -> None:
         for i, axis in enumerate(("width", "height")):
@@ -56,7 +57,7 @@ class ModelConfig:
     """Which network: a shipped preset name ("small", "base") or a path to a .safetensors file."""
 
     spec: str = "small"
-    backend: Backend = Backend.AUTO
+    backend: str = "auto"          # a registered backend name (vdeblur.backends.backend_names()) or auto
     device: str = "auto"            # torch device for the torch backend: auto, cpu, cuda, cuda:1
     precision: Precision = Precision.AUTO
     threads: int = 0                # CPU threads for inference; 0 = library default

@@ -12,6 +12,7 @@ import cv2
 import numpy as np
 import torch
 
+from .geometry import FrameGeometry
 from .ring import FrameRing
 from .scenecut import SceneCutDetector
 
@@ -62,10 +63,9 @@ class Deblurrer:
         self.state = None
 
     def _setup(self, h: int, w: int) -> None:
-        s = self.backend.stride
+        self.geometry = FrameGeometry(h, w, self.backend.stride)
         self._size = (h, w)
-        self._padded = (-(-h // s) * s, -(-w // s) * s)
-        ph, pw = self._padded
+        self._padded = ph, pw = self.geometry.padded
         self.ring = FrameRing(self.backend.window, (3, ph, pw), device=self.backend.device)
         self._cuda = self.ring.device.type == "cuda"
         if self._cuda:
@@ -125,12 +125,12 @@ class Deblurrer:
             torch.cuda.current_stream().synchronize()
         t0 = self._tick("inference", t0)
         if self._cuda:
-            y = out[0, :, :h, :w].clamp(0, 1).mul(255).round_().to(torch.uint8).permute(1, 2, 0)
+            y = self.geometry.crop(out[0]).clamp(0, 1).mul(255).round_().to(torch.uint8).permute(1, 2, 0)
             self._pin_out.copy_(y, non_blocking=True)
             torch.cuda.current_stream().synchronize()
             result = self._pin_out.numpy().copy()
         else:
-            result = to_uint8_hwc(out[0, :, :h, :w])
+            result = to_uint8_hwc(self.geometry.crop(out[0]))
         self._tick("postprocess", t0)
         return result
 

@@ -16,6 +16,7 @@ from ..config import ModelConfig, Precision
 from ..errors import BackendError
 from ..model.loading import load_model
 from ..model.net import DeblurNet
+from .base import NetBackend, StateBuffers
 from .onnx_export import cached_onnx, io_names
 
 
@@ -28,18 +29,14 @@ def _cpu_threads(requested: int) -> int:
         return max(1, os.cpu_count() or 1)
 
 
-class OrtBackend:
+class OrtBackend(NetBackend):
     name = "onnxruntime"
 
     def __init__(self, net: DeblurNet, threads: int = 0, info: dict | None = None, onnx_path=None,
                  spin: bool = False, session_config: dict | None = None):
-        self.info = info or {}
-        self.device = torch.device("cpu")
-        self.precision = Precision.FP32
-        self.window = net.window
-        self.stride = net.stride
-        self.state_names = net.state_names
+        self._adopt(net, torch.device("cpu"), Precision.FP32, info)
         self._net = net
+        self._state = StateBuffers(lambda shape, i: torch.zeros(shape, dtype=torch.float32))
         path = onnx_path or cached_onnx(net)
         so = ort.SessionOptions()
         so.intra_op_num_threads = _cpu_threads(threads)
@@ -59,7 +56,7 @@ class OrtBackend:
             raise BackendError(f"onnxruntime cannot load {path}: {e}") from None
         self.inputs, self.outputs = io_names(net)
         self.binding = self.session.io_binding()
-        self._shape = None
+        self._frame: torch.Tensor | None = None
 
     @classmethod
     def from_config(cls, cfg: ModelConfig) -> "OrtBackend":
@@ -69,33 +66,24 @@ class OrtBackend:
         return cls(net, cfg.threads, info)
 
     def init_state(self, h: int, w: int):
-        shapes = self._net.state_shapes(1, h, w)
-        if self._shape != (h, w):
-            self._shape = (h, w)
-            self._a = [np.zeros(s, np.float32) for s in shapes]
-            self._b = [np.zeros(s, np.float32) for s in shapes]
-            self._frame = np.zeros((1, 3, h, w), np.float32)
-        for t in self._a:
-            t.fill(0)
-        return tuple(torch.from_numpy(t) for t in self._a)
+        if self._frame is None or tuple(self._frame.shape[-2:]) != (h, w):
+            self._frame = torch.zeros((1, 3, h, w), dtype=torch.float32)
+        return self._state.reset(self._net.state_shapes(1, h, w))
 
-    def _bind_out(self, name: str, arr: np.ndarray) -> None:
-        self.binding.bind_output(name, "cpu", 0, np.float32, list(arr.shape), arr.ctypes.data)
+    def _bind_out(self, name: str, t: torch.Tensor) -> None:
+        self.binding.bind_output(name, "cpu", 0, np.float32, list(t.shape), t.data_ptr())
 
     def step(self, window: torch.Tensor, state):
-        win = window.contiguous().numpy()
-        st = [s.contiguous().numpy() if isinstance(s, torch.Tensor) else s for s in state]
-        # Write into whichever buffer set the incoming state is not using.
-        outs = self._b if (st and st[0].ctypes.data == self._a[0].ctypes.data) else self._a
+        outs = self._state.outputs_for(state)
         b = self.binding
-        b.bind_cpu_input("window", win)
-        for name, arr in zip(self.state_names, st):
-            b.bind_cpu_input(name, arr)
+        b.bind_cpu_input("window", window.contiguous().numpy())
+        for name, t in zip(self.state_names, state):
+            b.bind_cpu_input(name, t.contiguous().numpy())
         self._bind_out("frame", self._frame)
-        for name, arr in zip(self.outputs[1:], outs):
-            self._bind_out(name, arr)
+        for name, t in zip(self.outputs[1:], outs):
+            self._bind_out(name, t)
         self.session.run_with_iobinding(b)
-        return torch.from_numpy(self._frame), tuple(torch.from_numpy(a) for a in outs)
+        return self._frame, tuple(outs)
 
     def close(self) -> None:
         self.session = None

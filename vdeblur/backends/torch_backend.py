@@ -16,29 +16,25 @@ from ..config import ModelConfig, Precision
 from ..errors import BackendError
 from ..model.loading import load_model
 from ..model.net import DeblurNet
+from .base import NetBackend
 
 
 log = logging.getLogger("vdeblur")
 
 
-class TorchBackend:
+class TorchBackend(NetBackend):
     name = "torch"
 
     def __init__(self, net: DeblurNet, device: torch.device, precision: Precision = Precision.FP32,
                  info: dict | None = None, cuda_graphs: bool = True):
-        self.device = device
+        fp16 = device.type == "cuda" and precision in (Precision.FP16, Precision.AUTO)
+        self._adopt(net, device, Precision.FP16 if fp16 else Precision.FP32, info)
         self.cuda_graphs = cuda_graphs and device.type == "cuda"
         self._graph = None          # (shape, CUDAGraph, static window, static state, static outputs)
-        self.info = info or {}
-        fp16 = device.type == "cuda" and precision in (Precision.FP16, Precision.AUTO)
         self.dtype = torch.float16 if fp16 else torch.float32
-        self.precision = Precision.FP16 if fp16 else Precision.FP32
         self.net = net.to(device=device, dtype=self.dtype).eval()
         if device.type == "cuda":
             self.net = self.net.to(memory_format=torch.channels_last)
-        self.window = net.window
-        self.stride = net.stride
-        self.state_names = net.state_names
 
     @classmethod
     def from_config(cls, cfg: ModelConfig) -> "TorchBackend":

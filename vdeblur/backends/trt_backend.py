@@ -29,6 +29,7 @@ from ..config import ModelConfig, Precision, ShapeProfile
 from ..errors import BackendError
 from ..model.loading import load_model
 from ..model.net import DeblurNet
+from .base import NetBackend, StateBuffers
 from .engine_cache import EngineCache, EngineSpec, sha256_file
 from .onnx_export import cached_onnx, io_names
 
@@ -113,7 +114,7 @@ def build_engine(trt, onnx_path: Path, net: DeblurNet, precision: Precision, pro
     return bytes(serialized), bytes(config.get_timing_cache().serialize())
 
 
-class TrtBackend:
+class TrtBackend(NetBackend):
     name = "tensorrt"
 
     def __init__(self, net: DeblurNet, precision: Precision = Precision.FP16,
@@ -121,13 +122,8 @@ class TrtBackend:
                  cache: EngineCache | None = None):
         trt = import_tensorrt()
         profile.check()
-        self.info = info or {}
-        self.device = torch.device("cuda")
-        self.window = net.window
-        self.stride = net.stride
-        self.state_names = net.state_names
+        self._adopt(net, torch.device("cuda"), precision, info)
         self.profile = profile
-        self.precision = precision
         self._net = net
         onnx_path = step_onnx(net, uses_strong_typing(trt, precision))
         spec = EngineSpec(onnx_sha256=sha256_file(onnx_path), precision=precision.value, profile=profile,
@@ -153,6 +149,9 @@ class TrtBackend:
         self.inputs, self.outputs = inputs, outputs
         self._dtypes = {n: _torch_dtype(trt, self.engine.get_tensor_dtype(n)) for n in inputs + outputs}
         self._shape: tuple[int, int] | None = None
+        # The state never leaves the GPU: two buffer sets, swapped each step.
+        self._state = StateBuffers(lambda shape, i: torch.zeros(shape, device=self.device,
+                                                                dtype=self._dtypes[self.state_names[i]]))
 
     @classmethod
     def from_config(cls, cfg: ModelConfig) -> "TrtBackend":
@@ -169,20 +168,14 @@ class TrtBackend:
             for name, shape in _input_shapes(self._net, w, h).items():
                 if not self.context.set_input_shape(name, shape):
                     raise BackendError(f"TensorRT rejected shape {shape} for {name}")
-            shapes = self._net.state_shapes(1, h, w)
-            dt = [self._dtypes[n] for n in self.state_names]
-            self._a = [torch.zeros(s, device=self.device, dtype=d) for s, d in zip(shapes, dt)]
-            self._b = [torch.zeros(s, device=self.device, dtype=d) for s, d in zip(shapes, dt)]
             self._frame = torch.empty((1, 3, h, w), device=self.device, dtype=self._dtypes["frame"])
-        for t in self._a:
-            t.zero_()
-        return tuple(self._a)
+        return self._state.reset(self._net.state_shapes(1, h, w))
 
     def step(self, window: torch.Tensor, state):
         """window (1, K, 3, h, w) float32 on the GPU -> (frame (1, 3, h, w) float32, state), both views of
         the backend's device buffers, valid until the next step."""
         win = window.to(device=self.device, dtype=self._dtypes["window"]).contiguous()
-        outs = self._b if state[0].data_ptr() == self._a[0].data_ptr() else self._a
+        outs = self._state.outputs_for(state)
         ctx = self.context
         ctx.set_tensor_address("window", win.data_ptr())
         for name, t in zip(self.state_names, state):

@@ -1,0 +1,77 @@
+"""The backend contract, once for every registered backend that can run here (others skip with the reason):
+the Protocol's attributes, state shapes and names, a reset that really forgets, and numbers that match the
+torch CPU reference over several frames with the state carried."""
+from __future__ import annotations
+
+import pytest
+import torch
+
+from vdeblur.backends import Backend, StateBuffers, backend_names, open_backend
+from vdeblur.backends.base import auto_choice, entry
+from vdeblur.config import ModelConfig, Precision
+from vdeblur.errors import BackendError
+from vdeblur.geometry import FrameGeometry
+
+H, W = 72, 104
+TOLERANCE = {"fp32": 1e-4, "fp16": 2e-2}
+
+
+def frames(n, k=3):
+    g = torch.Generator().manual_seed(0)
+    return [torch.rand(1, k, 3, H, W, generator=g) for _ in range(n)]
+
+
+def run(backend, wins):
+    state = backend.init_state(H, W)
+    outs = []
+    for win in wins:
+        out, state = backend.step(win.to(backend.device), state)
+        outs.append(out.detach().float().cpu().clone())
+    return outs
+
+
+@pytest.fixture(scope="module")
+def reference():
+    b = open_backend(ModelConfig(spec="small", backend="torch", device="cpu"))
+    return run(b, frames(6))
+
+
+@pytest.mark.parametrize("name", backend_names())
+def test_every_backend_keeps_the_contract(name, reference):
+    if not entry(name).available() and name != "torch":
+        pytest.skip(f"{name} cannot run here")
+    device = "cpu" if name == "torch" else "auto"
+    b = open_backend(ModelConfig(spec="small", backend=name, device=device))
+    try:
+        assert isinstance(b, Backend) and b.name == name
+        assert b.window == 3 and b.stride == 8 and b.state_names == ["h0", "c0"]
+        assert b.info.get("preset") == "small" and isinstance(b.precision, Precision)
+        state = b.init_state(H, W)
+        assert [tuple(s.shape) for s in state] == [(1, 64, *FrameGeometry(H, W).state_size)] * 2
+        got = run(b, frames(6))
+        tol = TOLERANCE[b.precision.value]
+        assert max((a - c).abs().max().item() for a, c in zip(reference, got)) <= tol
+        # init_state forgets: the first frame after it matches a fresh start.
+        again = run(b, frames(1))
+        assert (again[0] - reference[0]).abs().max().item() <= tol
+    finally:
+        b.close()
+
+
+def test_unknown_backend_is_a_clear_error():
+    with pytest.raises(BackendError, match="unknown backend 'nope'"):
+        open_backend(ModelConfig(backend="nope"))
+
+
+def test_auto_picks_a_registered_backend():
+    assert auto_choice() in backend_names()
+
+
+def test_state_buffers_swap_between_two_sets():
+    sb = StateBuffers(lambda shape, i: torch.full(shape, 7.0))
+    a = sb.reset([(1, 2, 3, 4)])
+    assert not a[0].any()
+    b = sb.outputs_for(a)
+    assert b[0].data_ptr() != a[0].data_ptr()
+    assert sb.outputs_for(tuple(b))[0].data_ptr() == a[0].data_ptr()
+    assert sb.reset([(1, 2, 3, 4)])[0].data_ptr() == a[0].data_ptr()     # same shapes: no reallocation
