@@ -51,7 +51,7 @@ def main() -> None:
     model = {"spin": [], "nospin": []}
     for rep in range(a.reps):
         for name, (bk, idle) in variants.items():
-            cfg = RunConfig(input=str(clip), output=str(tmp / "out.mp4"), overwrite=True, quiet=True,
+            cfg = RunConfig(input=str(clip), output=str(tmp / "out.mp4"), overwrite=True,
                             progress=False, encode=enc, codec_idle=idle,
                             model=ModelConfig(backend="onnxruntime"))
             b = backend(bk)

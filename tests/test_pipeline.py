@@ -108,7 +108,8 @@ def test_codec_threads_idle_only_for_cpu_file_mode():
     import torch
 
     from vdeblur.config import RunConfig
-    from vdeblur.pipeline import _idle_priority, codec_idle
+    from vdeblur.pipeline import codec_idle
+    from vdeblur.stages import idle_priority as _idle_priority
 
     cfg = RunConfig(input="in.mp4", output="out.mp4")
     assert codec_idle(cfg, torch.device("cpu"), live=False)
@@ -128,3 +129,15 @@ def test_codec_threads_idle_only_for_cpu_file_mode():
     t.join()
     assert seen["policy"] == os.SCHED_IDLE
     assert os.sched_getscheduler(threading.get_native_id()) != os.SCHED_IDLE   # only that thread
+
+
+def test_deblur_file_takes_the_cli_dataclasses(tmp_path, clip, tiny_weights):
+    from vdeblur import EncodeConfig, ModelConfig, RunConfig
+
+    base = RunConfig(input="", output="", model=ModelConfig(spec=str(tiny_weights), backend="torch"),
+                     encode=EncodeConfig(crf=30, preset="ultrafast"))
+    s = deblur_file(clip, tmp_path / "a.mp4", base, device="cpu", preset="veryfast", json_path=str(tmp_path / "s.json"))
+    assert s["frames_out"] == s["frames_in"] and s["backend"] == "torch"
+    assert (tmp_path / "s.json").exists()
+    with pytest.raises(TypeError, match="unknown option 'colour'"):
+        deblur_file(clip, tmp_path / "b.mp4", base, colour="red")

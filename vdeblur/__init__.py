@@ -7,6 +7,8 @@
 """
 from __future__ import annotations
 
+from dataclasses import fields, replace
+
 from .config import Backend, EncodeConfig, ModelConfig, Precision, RunConfig
 from .deblurrer import Deblurrer as _Deblurrer
 from .errors import VdeblurError
@@ -24,16 +26,38 @@ class Deblurrer(_Deblurrer):
                                             precision=Precision(precision))))
 
 
-def deblur_file(input: str, output: str, *, overwrite: bool = False, model: str = "small",
-                backend: str = "auto", device: str = "auto", codec: str = "libx264", crf: int = 18,
-                preset: str = "medium", compare: bool = False, json_path: str | None = None) -> dict:
-    """Deblur a video file; returns the run summary (frames, fps, per-stage timing)."""
+def deblur_file(input: str, output: str, run: RunConfig | None = None, **overrides) -> dict:
+    """Deblur a video file with the CLI's own configuration; returns the run summary (frames, fps,
+    per-stage timing).
+
+    run: a RunConfig to start from (input and output are set from the arguments). overrides: any
+    RunConfig field (overwrite=True, compare=True, json_path="run.json", ...), any ModelConfig field
+    (backend="torch", device="cpu", precision="fp32", threads=2) or EncodeConfig field (codec, crf, preset,
+    pix_fmt); model="base" names the weights (ModelConfig.spec).
+    """
     from .pipeline import run_file
 
-    cfg = RunConfig(input=str(input), output=str(output), overwrite=overwrite,
-                    model=ModelConfig(spec=model, backend=str(backend), device=device),
-                    encode=EncodeConfig(codec=codec, crf=crf, preset=preset), compare=compare,
-                    json_path=json_path, quiet=True, progress=False)
+    cfg = replace(run or RunConfig(input="", output=""), input=str(input), output=str(output))
+    if isinstance(overrides.get("model"), ModelConfig):
+        cfg = replace(cfg, model=overrides.pop("model"))
+    if isinstance(overrides.get("encode"), EncodeConfig):
+        cfg = replace(cfg, encode=overrides.pop("encode"))
+    groups: dict[str, dict] = {"run": {}, "model": {}, "encode": {}}
+    names = {"run": {f.name for f in fields(RunConfig)}, "model": {f.name for f in fields(ModelConfig)},
+             "encode": {f.name for f in fields(EncodeConfig)}}
+    for key, value in overrides.items():
+        if key == "model" and isinstance(value, str):
+            groups["model"]["spec"] = value
+        else:
+            group = next((g for g in ("run", "model", "encode") if key in names[g] - {"model", "encode"}), None)
+            if group is None:
+                raise TypeError(f"deblur_file() got an unknown option {key!r}")
+            groups[group][key] = value
+    for key in ("precision",):
+        if key in groups["model"]:
+            groups["model"][key] = Precision(groups["model"][key])
+    cfg = replace(cfg, **groups["run"], model=replace(cfg.model, **groups["model"]),
+                  encode=replace(cfg.encode, **groups["encode"]))
     return run_file(cfg)
 
 

@@ -189,7 +189,7 @@ def run_one(bc: BenchConfig, tmp: Path) -> tuple[dict, dict]:
         timer = StageTimes(STAGES)
         out = tmp / "bench_out.mp4"
         cfg = RunConfig(input=clip, output=str(out), overwrite=True, model=bc.model, encode=bc.encode,
-                        quiet=True, progress=False)
+                        progress=False)
         s = run_file(cfg, backend=backend, timer=timer)
         model = _model_only(backend, h, w, s["frames_out"])
         result = {

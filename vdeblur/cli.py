@@ -1,4 +1,4 @@
-"""Command line: `vdeblur run INPUT -o OUTPUT`, `vdeblur export`.
+"""Command line: `vdeblur run INPUT -o OUTPUT`, `vdeblur bench`, `vdeblur export`, `vdeblur build-engine`.
 
 Errors a user can cause (bad input, bad output path, bad weights) end in one line on stderr and a
 non-zero exit, never a traceback.
@@ -120,7 +120,7 @@ def _run(a) -> int:
         input=a.input, output=a.output, overwrite=a.overwrite,
         model=_model_config(a),
         encode=EncodeConfig(codec=a.codec, crf=a.crf, preset=a.preset),
-        compare=a.compare, scene_cut=a.scene_cut, json_path=a.json_path, quiet=a.quiet,
+        compare=a.compare, scene_cut=a.scene_cut, json_path=a.json_path,
         progress=not a.quiet and sys.stderr.isatty(), live=a.live, input_format=a.input_format,
         reconnect_max=a.reconnect_max, max_frames=a.max_frames, duration_s=a.duration,
         stats_interval_s=a.stats_interval, throttle_ms=a.throttle, preview=a.preview)

@@ -83,8 +83,7 @@ class RunConfig:
     compare: bool = False           # write input | output side by side
     scene_cut: bool = True          # reset the recurrent state at scene cuts (vdeblur/scenecut.py)
     json_path: str | None = None
-    quiet: bool = False
-    progress: bool = True
+    progress: bool = False          # progress bar on stderr (the CLI turns it on for a terminal)
     queue_size: int = 8             # frames held between two stages (bounded: backpressure)
     codec_idle: bool | None = None  # decode/encode threads at idle priority; None: automatic (pipeline.codec_idle)
     # Live sources (streams, cameras)

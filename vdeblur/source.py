@@ -4,7 +4,6 @@ from __future__ import annotations
 import logging
 import os
 import random
-import re
 import time
 from dataclasses import dataclass
 from fractions import Fraction
@@ -15,18 +14,7 @@ from av.video.reformatter import VideoReformatter
 import numpy as np
 
 from .errors import InputError
-
-_URL = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*://")
-
-
-def mask_url(url: str) -> str:
-    """The URL with any password replaced, for logs: rtsp://user:***@host/..."""
-    return re.sub(r"^([a-zA-Z][a-zA-Z0-9+.-]*://[^:/@]+):[^@/]*@", r"\1:***@", url)
-
-
-def is_url(s: str) -> bool:
-    return bool(_URL.match(s))
-
+from .urls import is_url, mask_url  # noqa: F401  (re-exported: callers use source.mask_url)
 
 @dataclass(frozen=True)
 class VideoInfo:
@@ -105,7 +93,7 @@ class Source:
             self.container.close()
             raise InputError(f"no video stream in {mask_url(path)}")
         self.video = videos[0]
-        self._reformatter = VideoReformatter()   # keeps its swscale context across frames (see sink.py)
+        self._reformatter = VideoReformatter()   # keeps its swscale context across frames (see sinks/video.py)
         self.video.thread_type = "AUTO"
         self.passthrough = [s for s in self.container.streams if s.type in ("audio", "subtitle")]
         cc = self.video.codec_context
@@ -211,8 +199,6 @@ class LiveSource:
     """A live input that reconnects: frames keep monotonically increasing pts across reconnects, and
     `segment` tells the consumer when to reset its recurrent state. Only the video is read."""
 
-    passthrough: list = []
-
     def __init__(self, path: str, policy: ReconnectPolicy, input_format: str | None = None,
                  options: dict | None = None, read_timeout: float = 5.0, seed: int | None = None):
         self.path = path
@@ -224,6 +210,7 @@ class LiveSource:
         self.reconnects = 0
         self.decode_errors = 0
         self.error_detail = None
+        self.passthrough: list = []          # live mode remuxes no audio (README: live streams)
         self._src = self._connect(first=True)
         self.info = self._src.info
 
@@ -253,7 +240,7 @@ class LiveSource:
                             f"attempt {attempt} in {wait:.1f} s")
                 time.sleep(wait)
 
-    def items(self, stop=None, live: bool = True) -> Iterator[DecodedFrame]:
+    def items(self, stop=None) -> Iterator[DecodedFrame]:
         tb = self.info.time_base
         offset, last_out, step, segment = 0, None, None, 0
         index = 0

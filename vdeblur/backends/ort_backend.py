@@ -33,7 +33,7 @@ class OrtBackend(NetBackend):
     name = "onnxruntime"
 
     def __init__(self, net: DeblurNet, threads: int = 0, info: dict | None = None, onnx_path=None,
-                 spin: bool = False, session_config: dict | None = None):
+                 spin: bool = False):
         self._adopt(net, torch.device("cpu"), Precision.FP32, info)
         self._net = net
         self._state = StateBuffers(lambda shape, i: torch.zeros(shape, dtype=torch.float32))
@@ -48,8 +48,6 @@ class OrtBackend(NetBackend):
             # those gaps: the 2-core pipeline runs 1.1x faster, model-only ~4 % slower
             # (benchmarks/codec_priority.py).
             so.add_session_config_entry("session.intra_op.allow_spinning", "0")
-        for k, v in (session_config or {}).items():
-            so.add_session_config_entry(k, str(v))
         try:
             self.session = ort.InferenceSession(str(path), so, providers=["CPUExecutionProvider"])
         except Exception as e:

@@ -77,7 +77,8 @@ def step_onnx(net: DeblurNet, fp16_graph: bool) -> Path:
     return cached_onnx(net, "fp16", _HalfStep(net)) if fp16_graph else cached_onnx(net)
 
 
-def _input_shapes(net: DeblurNet, w: int, h: int) -> dict[str, tuple[int, ...]]:
+def _input_shapes(net: DeblurNet, h: int, w: int) -> dict[str, tuple[int, ...]]:
+    """Engine input shapes for padded frames of h x w."""
     shapes = {"window": (1, net.window, 3, h, w)}
     for name, s in zip(net.state_names, net.state_shapes(1, h, w)):
         shapes[name] = s
@@ -104,7 +105,8 @@ def build_engine(trt, onnx_path: Path, net: DeblurNet, precision: Precision, pro
     cache = config.create_timing_cache(timing_cache or b"")
     config.set_timing_cache(cache, ignore_mismatch=False)
     prof = builder.create_optimization_profile()
-    lo, mid, hi = (_input_shapes(net, *s) for s in (profile.min, profile.opt, profile.max))
+    # Profiles are (width, height), as TensorRT users write them; shapes are (h, w).
+    lo, mid, hi = (_input_shapes(net, s[1], s[0]) for s in (profile.min, profile.opt, profile.max))
     for name in lo:
         prof.set_shape(name, lo[name], mid[name], hi[name])
     config.add_optimization_profile(prof)
@@ -165,7 +167,7 @@ class TrtBackend(NetBackend):
                                f"{self.profile}; build one that covers it (vdeblur build-engine --min/--max)")
         if self._shape != (h, w):
             self._shape = (h, w)
-            for name, shape in _input_shapes(self._net, w, h).items():
+            for name, shape in _input_shapes(self._net, h, w).items():
                 if not self.context.set_input_shape(name, shape):
                     raise BackendError(f"TensorRT rejected shape {shape} for {name}")
             self._frame = torch.empty((1, 3, h, w), device=self.device, dtype=self._dtypes["frame"])

@@ -275,8 +275,7 @@ def _train(tc: TrainConfig) -> dict:
         return v
 
     trained0 = meta["trained_s"]
-    if not meta["history"] or meta["history"][-1]["step"] != meta["step"]:
-        validate_now(trained0)
+    validate_now(trained0)      # every run starts its curve with its own validation sets
     t0 = time.time()
     t_ckpt = t0
     first = meta["step"]

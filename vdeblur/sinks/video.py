@@ -1,5 +1,5 @@
-"""Encode and mux: video re-encoded, audio/subtitle packets remuxed untouched, written to a temporary
-file beside the output and renamed into place only when closed."""
+"""Video sinks: encode and mux to a file (audio/subtitle packets remuxed untouched, written to a temporary
+file beside the output and renamed into place only when closed) or push to a stream URL."""
 from __future__ import annotations
 
 import os
@@ -11,15 +11,16 @@ import av
 from av.video.reformatter import VideoReformatter
 import numpy as np
 
-from .config import EncodeConfig
-from .errors import OutputError
-from .source import VideoInfo, is_url, mask_url
+from ..config import EncodeConfig
+from ..errors import OutputError
+from ..source import VideoInfo
+from ..urls import is_url, mask_url
 
 STREAM_FORMATS = {"rtsp": "rtsp", "rtsps": "rtsp", "rtmp": "flv", "rtmps": "flv", "udp": "mpegts",
                   "srt": "mpegts", "tcp": "mpegts", "rtp": "rtp_mpegts"}
 
 
-def check_output(input_path: str, output: str, overwrite: bool) -> Path | str:
+def check_video_output(input_path: str, output: str, overwrite: bool) -> Path | str:
     """Validate the destination before any work starts; returns it as a Path (or the URL of a stream)."""
     if is_url(output):
         scheme = output.split(":", 1)[0].lower()

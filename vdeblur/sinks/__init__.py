@@ -1,0 +1,82 @@
+"""Sinks: where deblurred frames go. A sink is a contract (`Sink`); each output kind is one module plus one
+register() line below, tried in order by `check_output` (the first whose `matches` accepts the output).
+
+    check_output(input, output, overwrite) -> Destination   validated before any work starts
+    open_sink(destination, info, encode, width, height, passthrough, live) -> Sink
+
+A sink never leaves a half-written output at the destination: it writes beside it and puts the result in
+place on close(); abort() removes what it wrote.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Protocol
+
+import numpy as np
+
+from ..config import EncodeConfig
+from ..errors import OutputError
+from ..source import VideoInfo
+
+
+class Sink(Protocol):
+    frames: int                                       # frames written so far
+
+    def write_frame(self, rgb: np.ndarray, pts: int) -> None:
+        """rgb (H, W, 3) uint8; pts in the input video stream's time base."""
+
+    def write_packet(self, packet) -> None:
+        """A remuxed (audio, subtitle) packet; sinks that cannot hold it drop it."""
+
+    def close(self) -> Path | str:
+        """Finish and put the output in place; returns where it is."""
+
+    def abort(self) -> None:
+        """Remove what was written; the destination is left as it was."""
+
+
+@dataclass(frozen=True)
+class SinkKind:
+    name: str
+    matches: Callable[[str], bool]
+    check: Callable[[str, str, bool], object]          # (input, output, overwrite) -> target, or raise
+    open: Callable[..., Sink]                          # (target, info, enc, width, height, passthrough, live)
+
+
+@dataclass(frozen=True)
+class Destination:
+    kind: SinkKind
+    target: object                                     # what kind.check returned (a Path, a URL, ...)
+
+    def __str__(self) -> str:
+        return str(self.target)
+
+
+_KINDS: list[SinkKind] = []
+
+
+def register(kind: SinkKind) -> None:
+    _KINDS.append(kind)
+
+
+def check_output(input_path: str, output: str, overwrite: bool) -> Destination:
+    for kind in _KINDS:
+        if kind.matches(output):
+            return Destination(kind, kind.check(input_path, output, overwrite))
+    raise OutputError(f"no sink writes {output}")
+
+
+def open_sink(dest: Destination, info: VideoInfo, enc: EncodeConfig, width: int, height: int,
+              passthrough: list, live: bool = False) -> Sink:
+    return dest.kind.open(dest.target, info, enc, width, height, passthrough, live)
+
+
+def _register_builtins() -> None:
+    from . import images, video
+
+    register(SinkKind("images", images.matches, images.check_output, images.ImageSequenceSink))
+    register(SinkKind("video", lambda output: True, video.check_video_output, video.FileSink))
+
+
+_register_builtins()

@@ -1,0 +1,236 @@
+"""The pipeline's threaded stages: decode -> model step -> encode, joined by bounded queues.
+
+Each stage is an object whose run() is a thread body; `Flow` carries what they share (the stop flag, the
+first error, the counters). A full queue blocks its producer in file mode (backpressure, nothing
+dropped); in live mode the decode stage keeps only the newest frames and counts what it drops. A stage
+that fails hands its exception to the Flow, which stops the others; every stage ends by passing END on.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import queue
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .deblurrer import Deblurrer
+from .errors import VdeblurError
+from .scenecut import SceneCutDetector
+from .source import DecodedFrame
+from .stats import StageTimes, summarize
+
+log = logging.getLogger("vdeblur")
+END = object()
+
+
+@dataclass
+class Flow:
+    """Shared by the stages: stop (no more reading), failed (give up now), the first error, counters."""
+
+    stop: threading.Event = field(default_factory=threading.Event)
+    failed: threading.Event = field(default_factory=threading.Event)
+    error: BaseException | None = None
+    counts: dict = field(default_factory=lambda: {"decoded": 0, "written": 0, "dropped": 0})
+
+    def fail(self, e: BaseException) -> None:
+        if self.error is None:
+            self.error = e
+        self.failed.set()
+        self.stop.set()
+
+    def put(self, q: queue.Queue, item) -> bool:
+        """Blocking put that gives up when another stage failed."""
+        while True:
+            try:
+                q.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                if self.failed.is_set():
+                    return False
+
+    def get(self, q: queue.Queue):
+        """Blocking get; END when another stage failed."""
+        while True:
+            try:
+                return q.get(timeout=0.1)
+            except queue.Empty:
+                if self.failed.is_set():
+                    return END
+
+
+def idle_priority() -> None:
+    """Put the calling thread (and the threads FFmpeg starts from it) at idle priority; best effort."""
+    if not hasattr(os, "SCHED_IDLE"):
+        return
+    try:
+        os.sched_setscheduler(threading.get_native_id(), os.SCHED_IDLE, os.sched_param(0))
+    except OSError:
+        pass  # not permitted here: stay at normal priority
+
+
+class DecodeStage:
+    """source.items() -> decoded frames (with their scene-cut signature) into `frames`, remuxed packets
+    into `packets` (unbounded: decode is held back by `frames`, so it stays small)."""
+
+    def __init__(self, source, flow: Flow, timer: StageTimes, frames: queue.Queue, packets: queue.Queue, *,
+                 live: bool, scene_cut: bool, idle: bool, enough):
+        self.source, self.flow, self.timer = source, flow, timer
+        self.frames, self.packets = frames, packets
+        self.live, self.scene_cut, self.idle, self.enough = live, scene_cut, idle, enough
+
+    def _put_newest(self, item) -> None:
+        """Live mode: never wait for inference; make room by dropping the oldest waiting frame."""
+        while True:
+            try:
+                self.frames.put_nowait(item)
+                return
+            except queue.Full:
+                try:
+                    self.frames.get_nowait()
+                    self.flow.counts["dropped"] += 1
+                except queue.Empty:
+                    pass
+
+    def run(self) -> None:
+        if self.idle:
+            idle_priority()
+        flow = self.flow
+        try:
+            t0 = time.perf_counter()
+            for item in self.source.items(stop=lambda: flow.stop.is_set() or self.enough()):
+                if not isinstance(item, DecodedFrame):
+                    self.packets.put(item)
+                    continue
+                if self.scene_cut:
+                    # The expensive half of cut detection runs here, off the inference thread.
+                    item.signature = SceneCutDetector.signature(item.rgb)
+                t1 = time.perf_counter()
+                self.timer.add("decode", (t1 - t0) * 1e3)
+                flow.counts["decoded"] += 1
+                if self.live:
+                    self._put_newest((item, t1))
+                elif not flow.put(self.frames, (item, t1)):
+                    return
+                t0 = time.perf_counter()
+        except BaseException as e:  # noqa: BLE001 - handed to the main thread
+            flow.fail(e)
+        finally:
+            flow.put(self.frames, END)
+
+
+class InferStage:
+    """Decoded frames -> deblurred frames (side by side with the input when `compare`)."""
+
+    def __init__(self, deblurrer: Deblurrer, flow: Flow, frames: queue.Queue, done: queue.Queue, *,
+                 compare: bool, throttle_ms: float = 0.0):
+        self.deblurrer, self.flow, self.frames, self.done = deblurrer, flow, frames, done
+        self.compare, self.throttle_ms = compare, throttle_ms
+
+    def run(self) -> None:
+        flow = self.flow
+        segment = 0
+        try:
+            while (item := flow.get(self.frames)) is not END:
+                frame, t_decoded = item
+                if frame.segment != segment:   # the source reconnected: the past is another stream
+                    self.deblurrer.reset()
+                    segment = frame.segment
+                out = self.deblurrer.process(frame.rgb, frame.signature)
+                if self.throttle_ms:
+                    time.sleep(self.throttle_ms / 1e3)
+                if self.compare:
+                    out = np.concatenate([frame.rgb, out], axis=1)
+                if not flow.put(self.done, (out, frame.pts, frame.received or t_decoded)):
+                    return
+        except BaseException as e:  # noqa: BLE001
+            flow.fail(e)
+        finally:
+            flow.put(self.done, END)
+
+
+class LatencyLog:
+    """Every `interval_s`, one log line of counts and latency percentiles over the frames since the last
+    (kept only when an interval is set: an endless stream must not grow a list)."""
+
+    def __init__(self, interval_s: float | None, flow: Flow, source):
+        self.interval_s, self.flow, self.source = interval_s, flow, source
+        self.recent: list[float] = []
+        self.t_last = time.perf_counter()
+
+    def add(self, now: float, latency_ms: float) -> None:
+        if not self.interval_s:
+            return
+        self.recent.append(latency_ms)
+        if now - self.t_last >= self.interval_s:
+            c, st = self.flow.counts, summarize(self.recent)
+            log.info(f"stats: in {c['decoded']} out {c['written']} dropped {c['dropped']} "
+                     f"reconnects {getattr(self.source, 'reconnects', 0)}; latency ms p50 {st['median']:.0f} "
+                     f"p95 {st['p95']:.0f} p99 {st['p99']:.0f} over {len(self.recent)} frames")
+            self.recent, self.t_last = [], now
+
+
+class EncodeStage:
+    """Deblurred frames and remuxed packets -> the sink; per-frame encode and end-to-end times."""
+
+    def __init__(self, sink, flow: Flow, timer: StageTimes, done: queue.Queue, packets: queue.Queue, *,
+                 idle: bool, preview=None, on_progress=None, latency: LatencyLog | None = None):
+        self.sink, self.flow, self.timer, self.done, self.packets = sink, flow, timer, done, packets
+        self.idle, self.preview, self.on_progress, self.latency = idle, preview, on_progress, latency
+
+    def _drain_packets(self) -> None:
+        while True:
+            try:
+                self.sink.write_packet(self.packets.get_nowait())
+            except queue.Empty:
+                return
+
+    def _write(self, rgb: np.ndarray, pts: int, t_received: float) -> None:
+        t0 = time.perf_counter()
+        self.sink.write_frame(rgb, pts)
+        t1 = time.perf_counter()
+        self.timer.add("encode", (t1 - t0) * 1e3)
+        self.timer.add("end_to_end", (t1 - t_received) * 1e3)
+        self.flow.counts["written"] += 1
+        if self.latency is not None:
+            self.latency.add(t1, (t1 - t_received) * 1e3)
+        if self.preview is not None:
+            self.preview(rgb)
+        if self.on_progress is not None:
+            self.on_progress(self.flow.counts["written"])
+
+    def run(self) -> None:
+        if self.idle:
+            idle_priority()
+        try:
+            while True:
+                item = self.flow.get(self.done)
+                self._drain_packets()
+                if item is END:
+                    break
+                self._write(*item)
+            self._drain_packets()
+        except BaseException as e:  # noqa: BLE001
+            self.flow.fail(e)
+
+
+def open_preview():
+    """A window showing the output frames; a clear error where there is no display or GUI support."""
+    import cv2
+
+    if sys.platform.startswith("linux") and not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
+        raise VdeblurError("--preview needs a display (no DISPLAY or WAYLAND_DISPLAY is set)")
+    try:
+        cv2.namedWindow("vdeblur", cv2.WINDOW_NORMAL)
+    except cv2.error:
+        raise VdeblurError("--preview needs OpenCV with GUI support (this one is headless: "
+                           "pip install opencv-python instead of opencv-python-headless)") from None
+
+    def show(rgb):
+        cv2.imshow("vdeblur", cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR))
+        cv2.waitKey(1)
+
+    return show
