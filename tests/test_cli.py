@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import random
 import signal
 import subprocess
 import sys
@@ -118,7 +119,7 @@ def test_damaged_input_reports_and_keeps_frames(tmp_path, tiny_weights):
     make_clip(good, frames=40, width=160, height=96, audio=False)
     data = bytearray(good.read_bytes())
     mid = len(data) // 2
-    data[mid:mid + 3000] = os.urandom(3000)   # garbage in the middle
+    data[mid:mid + 3000] = random.Random(0).randbytes(3000)   # the same garbage in the middle every run
     bad = tmp_path / "bad.ts"
     bad.write_bytes(bytes(data))
     out = tmp_path / "o.mkv"
@@ -126,9 +127,11 @@ def test_damaged_input_reports_and_keeps_frames(tmp_path, tiny_weights):
     import json
     s = json.loads((tmp_path / "s.json").read_text())
     assert s["frames_in"] == s["frames_out"] > 0
+    # The exit code always says whether packets failed to decode (this garbage makes the demuxer lose two
+    # frames without a decoder error, which the reliability issue's frame accounting is to catch).
     if s["decode_errors"]:
         assert_one_line_error(r, "damaged input", "could not be decoded")
-        assert r.returncode == 3
+    assert r.returncode == (3 if s["decode_errors"] else 0), r.stderr
     with av.open(str(out)) as c:
         assert sum(1 for _ in c.decode(video=0)) == s["frames_out"]
 

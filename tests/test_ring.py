@@ -18,12 +18,22 @@ def test_first_push_fills_window_and_order_is_oldest_first():
     assert r.window()[:, 0, 0, 0].tolist() == [2, 3, 4]
 
 
-def test_window_is_a_view_not_a_copy():
+def test_window_is_a_view_into_the_ring_not_a_copy():
     r = FrameRing(2, (1, 2, 2))
-    r.push(frame(1))
+    for v in (1, 2, 3):
+        r.push(frame(v))
     w = r.window()
-    assert w.data_ptr() >= r._store.data_ptr()
-    assert w.untyped_storage().data_ptr() == r._store.untyped_storage().data_ptr()
+    assert w.is_contiguous()
+    # Writing through the ring's storage shows in the window: the two share memory, no copy was made.
+    r._store.fill_(9)
+    assert w[:, 0, 0, 0].tolist() == [9, 9]
+    # After the next push the oldest frame the view showed is overwritten (documented ownership rule).
+    r.clear()
+    r.push(frame(1))
+    view = r.window()
+    r.push(frame(2))
+    r.push(frame(3))
+    assert view[:, 0, 0, 0].tolist() != [1, 1]
 
 
 def test_many_pushes_keep_the_newest_k():

@@ -128,47 +128,49 @@ class Source:
         `decode_errors` says how many packets could not be decoded. live: a read error or the end of the
         stream raises ConnectionLost instead."""
         streams = [self.video, *self.passthrough]
-        index = 0
-        last_pts = None
-        step = None
+        self._index, self._last_pts, self._step = 0, None, None
         demux = self.container.demux(streams)
         while True:
             if stop is not None and stop():
                 return
             try:
                 packet = next(demux)
-            except StopIteration:
+            except StopIteration:       # demux() has already sent the decoder's flush packet
                 if live:
                     raise ConnectionLost("end of stream") from None
-                break
+                return
             except av.error.FFmpegError as e:
                 if live:
                     raise ConnectionLost(e.strerror or str(e)) from None
                 self.decode_errors += 1
                 self.error_detail = f"demuxing stopped: {e.strerror or e}"
-                break
+                return
             if packet.stream.type != "video":
                 if packet.dts is not None:
                     yield packet
                 continue
-            received = time.perf_counter()
-            try:
-                frames = packet.decode()
-            except av.error.FFmpegError as e:
-                self.decode_errors += 1
-                self.error_detail = f"{e.strerror or e}"
-                continue
-            for frame in frames:
-                pts = frame.pts
-                if pts is None or (last_pts is not None and pts <= last_pts):
-                    # No or non-increasing timestamp (broken input): continue the sequence so the muxer
-                    # accepts it and the frame is not lost.
-                    pts = (last_pts or 0) + (step or 1) if last_pts is not None else 0
-                if last_pts is not None:
-                    step = pts - last_pts
-                last_pts = pts
-                yield DecodedFrame(self._rgb(frame), pts, index, received)
-                index += 1
+            yield from self._decoded(packet)
+
+    def _decoded(self, packet: av.Packet) -> Iterator[DecodedFrame]:
+        """The frames one packet gives, with pts that always increase."""
+        received = time.perf_counter()
+        try:
+            frames = packet.decode()
+        except av.error.FFmpegError as e:
+            self.decode_errors += 1
+            self.error_detail = f"{e.strerror or e}"
+            return
+        for frame in frames:
+            pts, last = frame.pts, self._last_pts
+            if pts is None or (last is not None and pts <= last):
+                # No or non-increasing timestamp (broken input): continue the sequence so the muxer
+                # accepts it and the frame is not lost.
+                pts = last + (self._step or 1) if last is not None else 0
+            if last is not None:
+                self._step = pts - last
+            self._last_pts = pts
+            yield DecodedFrame(self._rgb(frame), pts, self._index, received)
+            self._index += 1
 
     def close(self) -> None:
         self.container.close()

@@ -96,15 +96,7 @@ class FileSink:
             cc.color_range = info.color_range
             cc.color_primaries = info.color_primaries
             cc.color_trc = info.color_trc
-            opts = {}
-            if enc.codec in ("libx264", "libx265", "libx264rgb"):
-                opts = {"crf": str(enc.crf), "preset": enc.preset}
-            if live and enc.codec in ("libx264", "libx265"):
-                opts["tune"] = "zerolatency"
-                # A keyframe every 2 s, so a viewer joining a stream (or a cut file) starts quickly.
-                opts["g"] = str(max(1, round(2 * float(rate))))
-            opts.update(dict(enc.options))
-            self.stream.options = opts
+            self.stream.options = self._encoder_options(enc, live, rate)
             self.map = {}
             for s in passthrough:
                 try:
@@ -125,6 +117,18 @@ class FileSink:
         # One reformatter for the whole stream keeps its swscale context: a frame's own reformat() builds
         # a new one per frame, which cost twice the conversion itself (0.74 vs 0.36 ms at 640x360).
         self._reformatter = VideoReformatter()
+
+    @staticmethod
+    def _encoder_options(enc: EncodeConfig, live: bool, rate: Fraction) -> dict:
+        opts = {}
+        if enc.codec in ("libx264", "libx265", "libx264rgb"):
+            opts = {"crf": str(enc.crf), "preset": enc.preset}
+        if live and enc.codec in ("libx264", "libx265"):
+            opts["tune"] = "zerolatency"
+            # A keyframe every 2 s, so a viewer joining a stream (or a cut file) starts quickly.
+            opts["g"] = str(max(1, round(2 * float(rate))))
+        opts.update(dict(enc.options))
+        return opts
 
     @staticmethod
     def _format_for(path: Path) -> str | None:

@@ -253,6 +253,11 @@ def train(tc: TrainConfig) -> dict:
             h.close()
 
 
+def _done(tc: TrainConfig, steps: int, t_start: float) -> bool:
+    return (tc.iters is not None and steps >= tc.iters) or (
+        tc.seconds is not None and time.time() - t_start >= tc.seconds)
+
+
 def _train(tc: TrainConfig) -> dict:
     t_start = time.time()
     run = Run(tc)
@@ -279,27 +284,18 @@ def _train(tc: TrainConfig) -> dict:
     t0 = time.time()
     t_ckpt = t0
     first = meta["step"]
-    loss_sum = torch.zeros((), device=run.device)
-    n_loss = 0
-    while True:
-        done = meta["step"] - first
-        if tc.iters is not None and done >= tc.iters:
-            break
-        if tc.seconds is not None and time.time() - t_start >= tc.seconds:
-            break
+    loss_sum = torch.zeros((), device=run.device)   # summed on the device: read only when logged
+    while not _done(tc, meta["step"] - first, t_start):
         lr = run.lr_at(meta["step"])
         for g in run.opt.param_groups:
             g["lr"] = lr
-        blur, sharp = source.sample(tc.batch)
-        loss_sum += run.train_step(blur, sharp)
-        n_loss += 1
+        loss_sum += run.train_step(*source.sample(tc.batch))
         meta["step"] += 1
         if meta["step"] % tc.log_every == 0:
-            el = time.time() - t0
-            log.info(f"step {meta['step']} loss {(loss_sum / n_loss).item():.5f} lr {lr:.2e} "
-                     f"{(meta['step'] - first) / el:.2f} it/s")
+            n = min(tc.log_every, meta["step"] - first)
+            log.info(f"step {meta['step']} loss {(loss_sum / n).item():.5f} lr {lr:.2e} "
+                     f"{(meta['step'] - first) / (time.time() - t0):.2f} it/s")
             loss_sum.zero_()
-            n_loss = 0
         if meta["step"] % tc.val_every == 0:
             validate_now(trained0 + time.time() - t0)
         if time.time() - t_ckpt > tc.ckpt_every_s:
