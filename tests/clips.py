@@ -87,3 +87,21 @@ def make_photos(folder: Path, n: int, size: tuple[int, int] = (160, 120), name: 
         img = cv2.resize(rng.integers(0, 255, (12, 16, 3), dtype=np.uint8), size, interpolation=cv2.INTER_CUBIC)
         cv2.imwrite(str(folder / name.format(i=i)), img)
     return folder
+
+
+def step_windows(n: int, h: int = 72, w: int = 104, k: int = 3) -> list:
+    """n random model-step windows (1, k, 3, h, w) float32 in [0, 1], the same on every call."""
+    import torch
+
+    g = torch.Generator().manual_seed(0)
+    return [torch.rand(1, k, 3, h, w, generator=g) for _ in range(n)]
+
+
+def run_backend(backend, wins: list, h: int, w: int) -> list:
+    """Step a backend over the windows from a fresh state; the frames, copied to the CPU as float32."""
+    state = backend.init_state(h, w)
+    outs = []
+    for win in wins:
+        out, state = backend.step(win.to(backend.device), state)
+        outs.append(out.detach().float().cpu().clone())
+    return outs

@@ -6,6 +6,8 @@ from __future__ import annotations
 import pytest
 import torch
 
+from clips import run_backend, step_windows
+
 from vdeblur.backends import Backend, StateBuffers, backend_names, open_backend
 from vdeblur.backends.base import auto_choice, entry
 from vdeblur.config import ModelConfig, Precision
@@ -16,18 +18,12 @@ H, W = 72, 104
 TOLERANCE = {"fp32": 1e-4, "fp16": 2e-2}
 
 
-def frames(n, k=3):
-    g = torch.Generator().manual_seed(0)
-    return [torch.rand(1, k, 3, H, W, generator=g) for _ in range(n)]
+def frames(n):
+    return step_windows(n, H, W)
 
 
 def run(backend, wins):
-    state = backend.init_state(H, W)
-    outs = []
-    for win in wins:
-        out, state = backend.step(win.to(backend.device), state)
-        outs.append(out.detach().float().cpu().clone())
-    return outs
+    return run_backend(backend, wins, H, W)
 
 
 @pytest.fixture(scope="module")

@@ -9,18 +9,8 @@ from vdeblur.config import Precision
 from vdeblur.model.loading import load_model
 
 
-def frames(n, h=72, w=104, k=3):
-    g = torch.Generator().manual_seed(0)
-    return [torch.rand(1, k, 3, h, w, generator=g) for _ in range(n)]
-
-
-def run_backend(backend, wins, h, w):
-    state = backend.init_state(h, w)
-    outs = []
-    for win in wins:
-        out, state = backend.step(win.to(backend.device), state)
-        outs.append(out.detach().float().cpu().clone())
-    return outs
+from clips import run_backend
+from clips import step_windows as frames
 
 
 def test_onnxruntime_matches_torch_fp32():

@@ -13,7 +13,7 @@ import json
 import logging
 import math
 import time
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 
 import torch
@@ -49,6 +49,7 @@ class TrainConfig:
     weight_decay: float = 1e-4
     grad_clip: float = 0.5
     ema_decay: float = 0.999
+    res_scale: bool = True               # learnable residual scales (skip-init); off: the plain blocks
     pixel_loss: str = "charbonnier"      # or "psnr"
     fft_weight: float = 0.05
     profile: str = "train"               # synthesis blur profile (vdeblur/training/synthesis.py)
@@ -125,8 +126,8 @@ class Run:
             torch.backends.cudnn.benchmark = True     # fixed shapes: pick the fastest conv algorithms once
         torch.manual_seed(tc.seed)
         self.amp = _amp_dtype(tc, self.device)
-        cfg = PRESETS[tc.preset]
-        net = DeblurNet(cfg).scaled() if not cfg.res_scale else DeblurNet(cfg)
+        cfg = replace(PRESETS[tc.preset], res_scale=tc.res_scale)
+        net = DeblurNet(cfg)
         self.net = net.to(self.device).to(memory_format=torch.channels_last)
         self.ema = copy.deepcopy(self.net).eval().requires_grad_(False)
         fused = self.device.type == "cuda"
@@ -152,7 +153,7 @@ class Run:
             init, _ = load_model(tc.init)
             if init.config != PRESETS[tc.preset]:
                 raise ValueError(f"--init {tc.init} is a {init.config}, not the {tc.preset} preset")
-            self.net.load_state_dict(init.scaled().state_dict())
+            self.net.load_state_dict((init.scaled() if tc.res_scale else init).state_dict())
             self.ema.load_state_dict(self.net.state_dict())
             log.info(f"fresh state from the weights {tc.init}")
         return {"step": 0, "trained_s": 0.0, "warm_from": 0, "best_score": -1e9, "history": [],
