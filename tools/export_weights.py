@@ -43,6 +43,11 @@ def main(argv=None) -> int:
         info.update({"iterations": state.get("step"), "training_seconds": round(state.get("trained_s", 0.0), 1),
                      "runs": state.get("runs", []), "init": state.get("init"),
                      "training_validation": (state.get("history") or [None])[-1]})
+    card = a.output.with_suffix(".json")
+    if info.get("init") == a.preset and card.exists():
+        # Trained on from the weights this replaces: keep their history in the lineage.
+        old = json.loads(card.read_text())
+        info["lineage"] = [*old.pop("lineage", []), {k: old[k] for k in old if k not in ("evaluation", "config")}]
     if a.eval_json:
         info["evaluation"] = json.loads(a.eval_json.read_text())
     save_weights(net, a.output, info, torch.float16 if a.fp16 else torch.float32)

@@ -63,7 +63,6 @@ class DecodedFrame:
     index: int
     received: float = 0.0
     segment: int = 0
-    signature: object = None    # scene-cut signature, filled in by the decode stage
 
 
 class Source:

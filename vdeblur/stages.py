@@ -73,7 +73,7 @@ def idle_priority() -> None:
 
 
 class DecodeStage:
-    """source.items() -> decoded frames (with their scene-cut signature) into `frames`, remuxed packets
+    """source.items() -> (frame, scene-cut signature or None, decode time) into `frames`, remuxed packets
     into `packets` (unbounded: decode is held back by `frames`, so it stays small)."""
 
     def __init__(self, source, flow: Flow, timer: StageTimes, frames: queue.Queue, packets: queue.Queue, *,
@@ -105,15 +105,14 @@ class DecodeStage:
                 if not isinstance(item, DecodedFrame):
                     self.packets.put(item)
                     continue
-                if self.scene_cut:
-                    # The expensive half of cut detection runs here, off the inference thread.
-                    item.signature = SceneCutDetector.signature(item.rgb)
+                # The expensive half of cut detection runs here, off the inference thread.
+                signature = SceneCutDetector.signature(item.rgb) if self.scene_cut else None
                 t1 = time.perf_counter()
                 self.timer.add("decode", (t1 - t0) * 1e3)
                 flow.counts["decoded"] += 1
                 if self.live:
-                    self._put_newest((item, t1))
-                elif not flow.put(self.frames, (item, t1)):
+                    self._put_newest((item, signature, t1))
+                elif not flow.put(self.frames, (item, signature, t1)):
                     return
                 t0 = time.perf_counter()
         except BaseException as e:  # noqa: BLE001 - handed to the main thread
@@ -135,11 +134,11 @@ class InferStage:
         segment = 0
         try:
             while (item := flow.get(self.frames)) is not END:
-                frame, t_decoded = item
+                frame, signature, t_decoded = item
                 if frame.segment != segment:   # the source reconnected: the past is another stream
                     self.deblurrer.reset()
                     segment = frame.segment
-                out = self.deblurrer.process(frame.rgb, frame.signature)
+                out = self.deblurrer.process(frame.rgb, signature)
                 if self.throttle_ms:
                     time.sleep(self.throttle_ms / 1e3)
                 if self.compare:
