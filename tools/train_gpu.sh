@@ -46,7 +46,11 @@ if [ $# -lt 2 ]; then sed -n 2,14p "$0"; exit 2; fi
 preset=$1; seconds=$2; shift 2
 mode=gpu
 if [ "${1:-}" = "--cpu" ]; then mode=cpu; shift; fi
-[ -d "$PHOTOS" ] || pack
+if [ ! -d "$PHOTOS" ]; then
+  [ -d ../shared/datasets/photos ] || { echo "train_gpu.sh: no $PHOTOS here: run 'tools/train_gpu.sh --pack'" \
+    "where the photos are and carry .gpu" >&2; exit 2; }
+  pack
+fi
 state=training/state/$preset
 [ -f "$state/state.json" ] || { echo "train_gpu.sh: no training state at $state" >&2; exit 2; }
 out=${OUT:-runs/$preset-$mode}

@@ -30,7 +30,7 @@ class ShapeProfile:
     max: tuple[int, int] = (3840, 2160)
 
     @staticmethod
-    def parse(size: str, stride: int = 8) -> tuple[int, int]:
+    def parse(size: str, stride: int = 8) -> tuple[int, int]:   # 8: DeblurNet.stride (config imports no torch)
         """'1920x1080' -> (1920, 1080) as (width, height) like TensorRT's profile shapes, rounded up to the
         stride as the pipeline pads."""
         from .geometry import FrameGeometry

@@ -32,7 +32,7 @@ class FrameGeometry:
 
     height: int
     width: int
-    stride: int = 8
+    stride: int = 8             # DeblurNet.stride; backends pass their own
 
     @property
     def size(self) -> tuple[int, int]:

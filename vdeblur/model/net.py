@@ -132,7 +132,7 @@ class DeblurNet(nn.Module):
 
     def state_shapes(self, n: int, h: int, w: int) -> list[tuple[int, int, int, int]]:
         """Shapes of the state tensors for frames of padded size h x w."""
-        return [(n, self.config.hidden, h // 8, w // 8)] * (2 * len(self.cells))
+        return [(n, self.config.hidden, h // self.stride, w // self.stride)] * (2 * len(self.cells))
 
     def init_state(self, n: int, h: int, w: int, device=None, dtype=torch.float32) -> State:
         """Zero state for a batch of n frames of padded size h x w."""
