@@ -52,10 +52,18 @@ if [ ! -d "$PHOTOS" ]; then
   pack
 fi
 state=training/state/$preset
-[ -f "$state/state.json" ] || { echo "train_gpu.sh: no training state at $state" >&2; exit 2; }
 out=${OUT:-runs/$preset-$mode}
 mkdir -p "$out/state"
-cp "$state"/* "$out/state/"
+init=()
+if [ -f "$state/state.json" ]; then
+  cp "$state"/* "$out/state/"
+elif [ -f "vdeblur/model/weights/$preset.safetensors" ]; then
+  # No state committed yet: start one from the shipped weights (a state that only repeated them would
+  # double their size in git for nothing).
+  init=(--init "$preset")
+else
+  echo "train_gpu.sh: no training state at $state and no shipped weights for $preset" >&2; exit 2
+fi
 
 # Per-preset settings that fit the machine; anything given after the arguments overrides them.
 if [ $mode = gpu ]; then
@@ -74,6 +82,6 @@ else
 fi
 # Leave the last 20 s for the final validation and save.
 "$PY" tools/train.py --preset "$preset" --photos "$PHOTOS" --state "$out/state" --out "$out" \
-  --seconds $((seconds - 20)) "${args[@]}" "$@"
+  --seconds $((seconds - 20)) ${init[@]+"${init[@]}"} "${args[@]}" "$@"
 echo "train_gpu.sh: state $out/state (copy it into $state to continue from it), log $out/train.log," \
      "curve $out/curve.json, best EMA weights $out/best.safetensors"
