@@ -29,7 +29,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from vdeblur.training.sources import OnlineBank  # noqa: E402
 from vdeblur.training.synthesis import PROFILES, SynthSpec  # noqa: E402
 from vdeblur.training.train import Run, TrainConfig, _load_photos  # noqa: E402
-from vdeblur.training.validate import run_sequence  # noqa: E402
 
 VARIANTS = {"fp32": {"amp": "off", "compile": "off"}, "bf16": {"amp": "on", "compile": "off"},
             "compiled": {"amp": "on", "compile": "on"}}
@@ -61,21 +60,16 @@ def measure(tc: TrainConfig, photos: Path, steps: int, warmup: int) -> dict:
         t0 = time.perf_counter()
         source._refresh(max(1, round(tc.refresh)))
         idx = torch.randint(source.blur.shape[0], (tc.batch,), device=dev)
-        blur, sharp = source.blur[idx].float() / 255, source.sharp[idx].float() / 255
+        blur, sharp = source.blur[idx], source.sharp[idx]
         sync(dev)
         t1 = time.perf_counter()
-        with torch.autocast(dev.type, dtype=run.amp, enabled=run.amp is not None):
-            outs = run_sequence(run.step_fn, blur)
-        loss = run.loss_fn(outs.float(), sharp)
+        loss = run.forward_loss(blur, sharp)
         sync(dev)
         t2 = time.perf_counter()
-        run.opt.zero_grad(set_to_none=True)
-        loss.backward()
+        run.backward(loss)
         sync(dev)
         t3 = time.perf_counter()
-        torch.nn.utils.clip_grad_norm_(run.net.parameters(), tc.grad_clip, foreach=True)
-        run.opt.step()
-        torch._foreach_lerp_(list(run.ema.parameters()), list(run.net.parameters()), 1 - tc.ema_decay)
+        run.update()
         sync(dev)
         t4 = time.perf_counter()
         for k, dt in zip(phases, (t1 - t0, t2 - t1, t3 - t2, t4 - t3)):

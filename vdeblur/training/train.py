@@ -130,6 +130,8 @@ class Run:
         net = DeblurNet(cfg)
         self.net = net.to(self.device).to(memory_format=torch.channels_last)
         self.ema = copy.deepcopy(self.net).eval().requires_grad_(False)
+        self._params = list(self.net.parameters())
+        self._ema_params = list(self.ema.parameters())
         fused = self.device.type == "cuda"
         self.opt = torch.optim.AdamW(self.net.parameters(), lr=tc.lr, weight_decay=tc.weight_decay,
                                      betas=(0.9, 0.99), fused=fused or None)
@@ -177,19 +179,29 @@ class Run:
         warm = min(1.0, (step - self.meta.get("warm_from", 0) + 1) / max(tc.warmup, 1))
         return tc.lr * cos * warm
 
-    def train_step(self, blur_u8: torch.Tensor, sharp_u8: torch.Tensor) -> torch.Tensor:
+    def forward_loss(self, blur_u8: torch.Tensor, sharp_u8: torch.Tensor) -> torch.Tensor:
+        """The recurrent forward pass over a (B, T, 3, S, S) uint8 batch and its loss."""
         blur = blur_u8.float().div_(255)
         sharp = sharp_u8.float().div_(255)
         with torch.autocast(self.device.type, dtype=self.amp, enabled=self.amp is not None):
             outs = run_sequence(self.step_fn, blur)
-        loss = self.loss_fn(outs.float(), sharp)
+        return self.loss_fn(outs.float(), sharp)
+
+    def backward(self, loss: torch.Tensor) -> None:
         self.opt.zero_grad(set_to_none=True)
         loss.backward()
-        torch.nn.utils.clip_grad_norm_(self.net.parameters(), self.tc.grad_clip, foreach=True)
+
+    @torch.no_grad()
+    def update(self) -> None:
+        """Clip, AdamW step, EMA: all foreach/fused, nothing waits for the device."""
+        torch.nn.utils.clip_grad_norm_(self._params, self.tc.grad_clip, foreach=True)
         self.opt.step()
-        with torch.no_grad():
-            ema_p = list(self.ema.parameters())
-            torch._foreach_lerp_(ema_p, list(self.net.parameters()), 1 - self.tc.ema_decay)
+        torch._foreach_lerp_(self._ema_params, self._params, 1 - self.tc.ema_decay)
+
+    def train_step(self, blur_u8: torch.Tensor, sharp_u8: torch.Tensor) -> torch.Tensor:
+        loss = self.forward_loss(blur_u8, sharp_u8)
+        self.backward(loss)
+        self.update()
         return loss.detach()
 
     def save(self, trained_s: float) -> None:
