@@ -11,7 +11,7 @@ from dataclasses import fields, replace
 
 from .config import Backend, EncodeConfig, ModelConfig, Precision, RunConfig
 from .deblurrer import Deblurrer as _Deblurrer
-from .errors import VdeblurError
+from .errors import DamagedInput, UnknownOption, UsageError, VdeblurError
 
 __version__ = "0.1.0"
 
@@ -33,7 +33,11 @@ def deblur_file(input: str, output: str, run: RunConfig | None = None, **overrid
     run: a RunConfig to start from (input and output are set from the arguments). overrides: any
     RunConfig field (overwrite=True, compare=True, json_path="run.json", ...), any ModelConfig field
     (backend="torch", device="cpu", precision="fp32", threads=2) or EncodeConfig field (codec, crf, preset,
-    pix_fmt); model="base" names the weights (ModelConfig.spec).
+    pix_fmt, options); model="base" names the weights (ModelConfig.spec).
+
+    Raises a VdeblurError subclass for anything wrong with the input, output, options or model:
+    DamagedInput (.summary holds the summary) when the input was damaged or cut short but every frame that
+    decoded was written; Interrupted (.summary) after SIGINT/SIGTERM/SIGHUP, the partial output in place.
     """
     from .pipeline import run_file
 
@@ -51,15 +55,20 @@ def deblur_file(input: str, output: str, run: RunConfig | None = None, **overrid
         else:
             group = next((g for g in ("run", "model", "encode") if key in names[g] - {"model", "encode"}), None)
             if group is None:
-                raise TypeError(f"deblur_file() got an unknown option {key!r}")
+                raise UnknownOption(f"deblur_file() got an unknown option {key!r}")
             groups[group][key] = value
-    for key in ("precision",):
-        if key in groups["model"]:
-            groups["model"][key] = Precision(groups["model"][key])
+    if "precision" in groups["model"]:
+        try:
+            groups["model"]["precision"] = Precision(groups["model"]["precision"])
+        except ValueError:
+            raise UsageError(f"unknown precision {groups['model']['precision']!r} (one of: "
+                             f"{', '.join(p.value for p in Precision)})") from None
+    if isinstance(groups["encode"].get("options"), dict):
+        groups["encode"]["options"] = tuple(groups["encode"]["options"].items())
     cfg = replace(cfg, **groups["run"], model=replace(cfg.model, **groups["model"]),
                   encode=replace(cfg.encode, **groups["encode"]))
     return run_file(cfg)
 
 
-__all__ = ["Backend", "Deblurrer", "EncodeConfig", "ModelConfig", "Precision", "RunConfig", "VdeblurError",
-           "deblur_file", "__version__"]
+__all__ = ["Backend", "DamagedInput", "Deblurrer", "EncodeConfig", "ModelConfig", "Precision", "RunConfig",
+           "VdeblurError", "deblur_file", "__version__"]

@@ -13,14 +13,34 @@ import sys
 from . import __version__
 from .backends.base import backend_names
 from .config import EncodeConfig, ModelConfig, Precision, RunConfig, ShapeProfile
-from .errors import VdeblurError
+from .errors import OutputError, VdeblurError
 
 log = logging.getLogger("vdeblur")
 
 
+class HelpFormatter(argparse.HelpFormatter):
+    """Every option's help ends with its default, where it has a meaningful one."""
+
+    def _get_help_string(self, action):
+        text = action.help or ""
+        d = action.default
+        if (d is not None and not isinstance(d, (bool, list)) and d is not argparse.SUPPRESS
+                and action.option_strings and "default" not in text):
+            text += " (default: %(default)s)"
+        return text
+
+
+def _codec_opt(value: str) -> tuple[str, str]:
+    key, sep, val = value.partition("=")
+    if not sep or not key:
+        raise argparse.ArgumentTypeError(f"expected KEY=VALUE, got {value!r}")
+    return key, val
+
+
 def _add_model_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--model", default="small", help="shipped preset (small, base) or a .safetensors path")
-    p.add_argument("--backend", default="auto", choices=["auto", *backend_names()])
+    p.add_argument("--backend", default="auto", choices=["auto", *backend_names()],
+                   help="inference backend; auto: TensorRT on an NVIDIA GPU where installed, else ONNX Runtime")
     p.add_argument("--device", default="auto", help="torch device for --backend torch (cpu, cuda, cuda:1)")
     p.add_argument("--precision", default="auto", choices=[p.value for p in Precision],
                    help="auto: fp16 on a GPU, fp32 on the CPU")
@@ -31,10 +51,12 @@ def _add_model_args(p: argparse.ArgumentParser) -> None:
 def _add_profile_args(p: argparse.ArgumentParser) -> None:
     d = ShapeProfile()
     g = p.add_argument_group("TensorRT engine profile (frame sizes the engine accepts)")
-    g.add_argument("--min", dest="trt_min", default=f"{d.min[0]}x{d.min[1]}", metavar="WxH")
+    g.add_argument("--min", dest="trt_min", default=f"{d.min[0]}x{d.min[1]}", metavar="WxH",
+                   help="the smallest frame size the engine accepts")
     g.add_argument("--opt", dest="trt_opt", default=f"{d.opt[0]}x{d.opt[1]}", metavar="WxH",
                    help="the size TensorRT tunes kernels for")
-    g.add_argument("--max", dest="trt_max", default=f"{d.max[0]}x{d.max[1]}", metavar="WxH")
+    g.add_argument("--max", dest="trt_max", default=f"{d.max[0]}x{d.max[1]}", metavar="WxH",
+                   help="the largest frame size the engine accepts")
 
 
 def _profile(a) -> ShapeProfile:
@@ -51,19 +73,38 @@ def _model_config(a) -> ModelConfig:
                        precision=Precision(a.precision), threads=a.threads, trt_profile=_profile(a))
 
 
+def _add_encode_args(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("encoder (checked before any work starts)")
+    g.add_argument("--codec", default="libx264", help="video encoder (any FFmpeg encoder: libx265, libvpx-vp9, "
+                   "ffv1, ...)")
+    g.add_argument("--crf", type=int, help="constant quality for x264/x265 (0-51, default 18), VP9/AV1 (0-63); "
+                   "lower is better")
+    g.add_argument("--preset", help="x264/x265 speed preset, ultrafast ... veryslow (default medium)")
+    g.add_argument("--pix-fmt", help="pixel format (default yuv420p; a 4:4:4 format for odd frame sizes)")
+    g.add_argument("--codec-opt", action="append", type=_codec_opt, default=[], metavar="KEY=VALUE",
+                   help="an encoder option, repeatable (e.g. --codec-opt b=8M --codec-opt g=50)")
+
+
+def _encode_config(a) -> EncodeConfig:
+    return EncodeConfig(codec=a.codec, crf=a.crf, preset=a.preset, pix_fmt=a.pix_fmt, options=tuple(a.codec_opt))
+
+
 def build_parser() -> argparse.ArgumentParser:
-    ap = argparse.ArgumentParser(prog="vdeblur", description="Real-time video motion deblurring.")
+    ap = argparse.ArgumentParser(prog="vdeblur", description="Real-time video motion deblurring.",
+                                 formatter_class=HelpFormatter)
     ap.add_argument("--version", action="version", version=f"vdeblur {__version__}")
     sub = ap.add_subparsers(dest="command", required=True)
 
-    run = sub.add_parser("run", help="deblur a video file")
+    run = sub.add_parser("run", help="deblur a video file", formatter_class=HelpFormatter,
+                         description="Deblur INPUT into OUTPUT. Exit codes: 0 done; 2 bad input, output or "
+                                     "options (nothing written); 3 damaged or truncated input (every frame "
+                                     "that decoded was written); 130/143/129 stopped by SIGINT/SIGTERM/SIGHUP "
+                                     "(what was processed is a playable file).")
     run.add_argument("input", help="video file (anything FFmpeg opens)")
     run.add_argument("-o", "--output", required=True, help="output file; its extension picks the container")
     run.add_argument("-y", "--overwrite", action="store_true", help="overwrite an existing OUTPUT")
     _add_model_args(run)
-    run.add_argument("--codec", default="libx264")
-    run.add_argument("--crf", type=int, default=18)
-    run.add_argument("--preset", default="medium", help="encoder preset (x264/x265)")
+    _add_encode_args(run)
     run.add_argument("--compare", action="store_true", help="write input | output side by side")
     run.add_argument("--no-scene-cut", dest="scene_cut", action="store_false",
                      help="never reset the recurrent state at detected scene cuts")
@@ -83,7 +124,8 @@ def build_parser() -> argparse.ArgumentParser:
     lv.add_argument("--preview", action="store_true", help="show the output in a window")
     lv.add_argument("--throttle", type=float, default=0.0, help=argparse.SUPPRESS)  # test hook: ms per frame
 
-    b = sub.add_parser("bench", help="measure fps and per-stage latency (trtexec conventions)")
+    b = sub.add_parser("bench", help="measure fps and per-stage latency (trtexec conventions)",
+                       formatter_class=HelpFormatter)
     b.add_argument("input", nargs="?", help="video file to run through the pipeline (default: synthetic clip)")
     b.add_argument("--synthetic", default=None, metavar="WxH", help="synthetic clip size (default 640x360)")
     _add_model_args(b)
@@ -91,24 +133,23 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--warmup-s", type=float, default=0.5, help="backend warm-up time before measuring")
     b.add_argument("--matrix", nargs="+", metavar="KEY=V1,V2",
                    help="run every combination, e.g. backend=onnxruntime,torch size=640x360,1280x720")
-    b.add_argument("--codec", default="libx264")
-    b.add_argument("--preset", default="medium")
-    b.add_argument("--crf", type=int, default=18)
+    _add_encode_args(b)
     b.add_argument("--json", dest="json_path", help="write every figure and the hardware as JSON")
     b.add_argument("--plot", help="PNG of latency per stage and fps per configuration (matplotlib)")
-    b.add_argument("--quiet", action="store_true")
+    b.add_argument("--quiet", action="store_true", help="warnings only")
 
-    exp = sub.add_parser("export", help="export one recurrent step to ONNX")
-    exp.add_argument("--model", default="small")
-    exp.add_argument("-o", "--output", required=True)
+    exp = sub.add_parser("export", help="export one recurrent step to ONNX", formatter_class=HelpFormatter)
+    exp.add_argument("--model", default="small", help="shipped preset (small, base) or a .safetensors path")
+    exp.add_argument("-o", "--output", required=True, help="the .onnx file to write")
+    exp.add_argument("-y", "--overwrite", action="store_true", help="overwrite an existing OUTPUT")
 
     be = sub.add_parser("build-engine", help="build (or validate) the cached TensorRT engine for a model",
-                        description="Build the TensorRT engine for one recurrent step and keep it in the "
+                        formatter_class=HelpFormatter, description="Build the TensorRT engine for one recurrent step and keep it in the "
                                     "engine cache (engines/ or $VDEBLUR_ENGINES), keyed by ONNX hash, precision, "
                                     "profile, TensorRT version and GPU. `vdeblur run --backend tensorrt` with "
                                     "the same --precision/--min/--opt/--max then starts at once.")
     be.add_argument("--model", default="base", help="shipped preset (small, base) or a .safetensors path")
-    be.add_argument("--precision", default="fp16", choices=["fp16", "fp32"])
+    be.add_argument("--precision", default="fp16", choices=["fp16", "fp32"], help="engine precision")
     _add_profile_args(be)
     return ap
 
@@ -118,36 +159,26 @@ def _run(a) -> int:
 
     cfg = RunConfig(
         input=a.input, output=a.output, overwrite=a.overwrite,
-        model=_model_config(a),
-        encode=EncodeConfig(codec=a.codec, crf=a.crf, preset=a.preset),
+        model=_model_config(a), encode=_encode_config(a),
         compare=a.compare, scene_cut=a.scene_cut, json_path=a.json_path,
         progress=not a.quiet and sys.stderr.isatty(), live=a.live, input_format=a.input_format,
         reconnect_max=a.reconnect_max, max_frames=a.max_frames, duration_s=a.duration,
         stats_interval_s=a.stats_interval, throttle_ms=a.throttle, preview=a.preview)
-    for name, v in (("--max-frames", a.max_frames), ("--duration", a.duration), ("--stats-interval", a.stats_interval)):
-        if v is not None and v <= 0:
-            raise VdeblurError(f"{name} must be positive")
     bar = None
-    on_progress = None
-    if cfg.progress:
-        from tqdm import tqdm
 
-        from .source import Source
+    def on_progress(n: int, total: int | None) -> None:
+        nonlocal bar
+        if bar is None:
+            from tqdm import tqdm
 
-        from .source import is_url
+            bar = tqdm(total=total, unit="frame", dynamic_ncols=True, leave=True)
+        if total is not None and n > total:
+            bar.total = n       # the container under-announced: never show more than 100 %
+        bar.update(n - bar.n)
 
-        total = a.max_frames
-        if not is_url(a.input) and a.input_format is None:
-            try:
-                s = Source(a.input)
-                total = min(filter(None, [s.info.frames, a.max_frames]), default=None)
-                s.close()
-            except VdeblurError:
-                pass  # run_file reports it properly
-        bar = tqdm(total=total, unit="frame", dynamic_ncols=True, leave=True)
-        on_progress = lambda n: bar.update(n - bar.n)  # noqa: E731
     try:
-        summary = run_file(cfg, on_progress)
+        with _logs_above_bar(cfg.progress):
+            summary = run_file(cfg, on_progress if cfg.progress else None)
     finally:
         if bar is not None:
             bar.close()
@@ -160,6 +191,17 @@ def _run(a) -> int:
                  f"reconnects {summary['reconnects']}; latency ms p50 {lat.get('median', float('nan')):.0f} "
                  f"p95 {lat.get('p95', float('nan')):.0f} p99 {lat.get('p99', float('nan')):.0f}")
     return 0
+
+
+def _logs_above_bar(active: bool):
+    """While a progress bar is drawn, log lines are printed above it instead of through it."""
+    from contextlib import nullcontext
+
+    if not active:
+        return nullcontext()
+    from tqdm.contrib.logging import logging_redirect_tqdm
+
+    return logging_redirect_tqdm(loggers=[logging.getLogger()])
 
 
 def _bench(a) -> int:
@@ -180,7 +222,7 @@ def _bench(a) -> int:
             raise VdeblurError("--plot needs matplotlib (pip install matplotlib)") from None
     bc = BenchConfig(
         input=a.input, size=parse_size(a.synthetic or "640x360"), frames=a.frames, warmup_s=a.warmup_s,
-        model=_model_config(a), encode=EncodeConfig(codec=a.codec, crf=a.crf, preset=a.preset))
+        model=_model_config(a), encode=_encode_config(a))
     matrix = parse_matrix(a.matrix) if a.matrix else None
     report, samples = run_bench(bc, matrix)
     save(report, a.json_path)
@@ -198,8 +240,17 @@ def _export(a) -> int:
     from .backends.onnx_export import export_onnx
     from .model.loading import load_model
 
+    from pathlib import Path
+
+    out = Path(a.output)
+    if out.is_dir():
+        raise OutputError(f"output is a directory: {out}")
+    if out.exists() and not a.overwrite:
+        raise OutputError(f"output exists: {out} (use -y to overwrite)")
+    if not (out.parent if str(out.parent) else Path(".")).is_dir():
+        raise OutputError(f"output directory does not exist: {out.parent}")
     net, _ = load_model(a.model)
-    path = export_onnx(net, a.output)
+    path = export_onnx(net, out)
     log.info(f"wrote {path}")
     return 0
 

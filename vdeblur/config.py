@@ -66,10 +66,14 @@ class ModelConfig:
 
 @dataclass(frozen=True)
 class EncodeConfig:
+    """The video encoder. crf/preset apply to the encoders in sinks.video.CRF_RANGE / PRESETS (None: their
+    default, crf 18 and preset medium for x264/x265); options: any encoder's own AVOptions, as key/value
+    pairs (`--codec-opt key=value`), validated against the encoder before any work starts."""
+
     codec: str = "libx264"
-    crf: int = 18
-    preset: str = "medium"
-    pix_fmt: str | None = None      # None: yuv420p (8-bit) or the 10-bit equivalent for 10-bit codecs
+    crf: int | None = None
+    preset: str | None = None
+    pix_fmt: str | None = None      # None: yuv420p, or a 4:4:4 format for odd frame sizes (sinks.video)
     options: tuple[tuple[str, str], ...] = ()
 
 

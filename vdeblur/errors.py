@@ -1,10 +1,22 @@
-"""Errors the CLI turns into one line on stderr and a non-zero exit."""
+"""Errors the API raises and the CLI turns into one line on stderr and a non-zero exit.
+
+Every error vdeblur raises on purpose derives from VdeblurError; its message is the whole explanation and
+reads the same from Python as from the command line.
+"""
 
 
 class VdeblurError(Exception):
-    """Base class: the message is the whole user-facing explanation."""
+    """Base class: the message is the whole user-facing explanation. exit_code: what the CLI returns."""
 
     exit_code = 2
+
+
+class UsageError(VdeblurError, ValueError):
+    """A bad option value or combination (also a ValueError, as Python code expects for bad arguments)."""
+
+
+class UnknownOption(VdeblurError, TypeError):
+    """A keyword the API does not know (also a TypeError, as Python raises for an unexpected keyword)."""
 
 
 class InputError(VdeblurError):
@@ -24,6 +36,11 @@ class BackendError(VdeblurError):
 
 
 class DamagedInput(VdeblurError):
-    """The input had undecodable parts; everything decodable was written."""
+    """The input was damaged or shorter than its container announces; every frame that decoded was written
+    (the output is complete and playable). summary: the run summary (as deblur_file would have returned)."""
 
     exit_code = 3
+
+    def __init__(self, message: str, summary: dict | None = None):
+        super().__init__(message)
+        self.summary = summary

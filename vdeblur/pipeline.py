@@ -18,12 +18,13 @@ from pathlib import Path
 import torch
 
 from .backends import open_backend
+from .backends.base import entry
 from .config import RunConfig
 from .deblurrer import Deblurrer
-from .errors import DamagedInput, VdeblurError
+from .errors import DamagedInput, InputError, UsageError, VdeblurError
 from .report import run_summary, write_summary
 from .sinks import check_output, open_sink
-from .sinks.video import check_encoder
+from .sinks.video import check_encode
 from .source import LiveSource, ReconnectPolicy, Source, is_live, mask_url
 from .stages import DecodeStage, EncodeStage, Flow, InferStage, LatencyLog, open_preview
 from .stats import StageTimes
@@ -33,11 +34,15 @@ log = logging.getLogger("vdeblur")
 STAGES = ["decode", "preprocess", "inference", "postprocess", "encode", "end_to_end"]
 
 
-class Interrupted(VdeblurError):
-    """Raised after a stop by signal; the partial output has been written."""
+STOP_SIGNALS = tuple(getattr(signal, n) for n in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, n))
 
-    def __init__(self, signum: int, output: Path, frames: int):
+
+class Interrupted(VdeblurError):
+    """Raised after a stop by signal; the partial output has been written. summary: the run summary."""
+
+    def __init__(self, signum: int, output: Path, frames: int, summary: dict | None = None):
         self.exit_code = 128 + signum
+        self.summary = summary
         name = signal.Signals(signum).name
         super().__init__(f"interrupted by {name}: wrote {frames} frames to {output} (partial output)")
 
@@ -69,8 +74,9 @@ def open_source(cfg: RunConfig, live: bool):
 
 
 def run_threads(stages: list, flow: Flow) -> list[int]:
-    """Run each stage's run() in its own thread until all end. The first SIGINT/SIGTERM stops the reading
-    (returned, so the caller can finish the output); a second one raises KeyboardInterrupt at once."""
+    """Run each stage's run() in its own thread until all end. The first SIGINT/SIGTERM/SIGHUP (a closed
+    terminal) stops the reading (returned, so the caller can finish the output); a second one raises
+    KeyboardInterrupt at once."""
     received: list[int] = []
 
     def on_signal(signum, _frame):
@@ -81,7 +87,7 @@ def run_threads(stages: list, flow: Flow) -> list[int]:
 
     old = {}
     if threading.current_thread() is threading.main_thread():
-        for sig in (signal.SIGINT, signal.SIGTERM):
+        for sig in STOP_SIGNALS:
             old[sig] = signal.signal(sig, on_signal)
     threads = [threading.Thread(target=st.run, name=type(st).__name__, daemon=True) for st in stages]
     try:
@@ -101,6 +107,26 @@ def run_threads(stages: list, flow: Flow) -> list[int]:
     return received
 
 
+def check_run(cfg: RunConfig):
+    """Everything about the options that can be checked before any work: the destination, the encoder and
+    its options, the backend's name, the limits. Returns the destination."""
+    for name, v in (("max_frames", cfg.max_frames), ("duration_s", cfg.duration_s),
+                    ("stats_interval_s", cfg.stats_interval_s)):
+        if v is not None and v <= 0:
+            raise UsageError(f"{name.replace('_s', '').replace('_', '-')} must be positive, got {v}")
+    dest = check_output(cfg.input, cfg.output, cfg.overwrite)
+    check_encode(cfg.encode)
+    if cfg.model.backend != "auto":
+        entry(str(getattr(cfg.model.backend, "value", cfg.model.backend)))
+    return dest
+
+
+def progress_total(info, cfg: RunConfig) -> int | None:
+    """Frames the run is expected to write: the container's count, else its duration x the frame rate."""
+    total = info.frames or (round(info.duration_s * float(info.rate)) if info.duration_s and info.rate else None)
+    return min(filter(None, [total, cfg.max_frames]), default=None)
+
+
 def run_file(cfg: RunConfig, on_progress=None, backend=None, timer: StageTimes | None = None) -> dict:
     """Deblur cfg.input into cfg.output (a file, an image sequence or a stream URL). Returns the run
     summary (also written to cfg.json_path).
@@ -109,26 +135,29 @@ def run_file(cfg: RunConfig, on_progress=None, backend=None, timer: StageTimes |
     source reconnects, and when inference falls behind the oldest waiting frames are dropped before
     inference and counted.
 
-    backend: an already open backend to use (and leave open), e.g. a warmed-up one in `vdeblur bench`;
-    by default one is opened from cfg.model and closed at the end. timer: collects the per-frame samples.
+    on_progress(written, total): called after each frame is written; total is progress_total() (None when
+    the input does not say). backend: an already open backend to use (and leave open), e.g. a warmed-up one
+    in `vdeblur bench`; by default one is opened from cfg.model and closed at the end. timer: collects the
+    per-frame samples.
     """
-    dest = check_output(cfg.input, cfg.output, cfg.overwrite)
-    check_encoder(cfg.encode.codec)
+    dest = check_run(cfg)
     live = cfg.live if cfg.live is not None else is_live(cfg.input, cfg.input_format)
     preview = open_preview() if cfg.preview else None
     timer = timer if timer is not None else StageTimes(STAGES)
     with ExitStack() as stack:
         source = open_source(cfg, live)
         stack.callback(source.close)
+        info = source.info
+        sink = open_sink(dest, info, cfg.encode, info.width * (2 if cfg.compare else 1), info.height,
+                         source.passthrough, live=live, overwrite=cfg.overwrite,
+                         left_out=getattr(source, "left_out", []))
+        # Leaving by an exception (a stage's error, a second Ctrl-C, a missing model) removes the output;
+        # success closes it.
+        stack.push(lambda exc_type, *_: sink.abort() if exc_type is not None else None)
         owns_backend = backend is None
         backend = open_backend(cfg.model, log=log.info) if owns_backend else backend
         deblurrer = Deblurrer(backend, timer, owns_backend=owns_backend, scene_cut=cfg.scene_cut)
         stack.callback(deblurrer.close)
-        info = source.info
-        sink = open_sink(dest, info, cfg.encode, info.width * (2 if cfg.compare else 1), info.height,
-                         source.passthrough, live=live)
-        # Leaving by an exception (a stage's error, a second Ctrl-C) removes the output; success closes it.
-        stack.push(lambda exc_type, *_: sink.abort() if exc_type is not None else None)
         flow = Flow()
         frames = queue.Queue(maxsize=cfg.live_queue if live else cfg.queue_size)
         done, packets = queue.Queue(maxsize=cfg.queue_size), queue.Queue()
@@ -136,10 +165,12 @@ def run_file(cfg: RunConfig, on_progress=None, backend=None, timer: StageTimes |
         enough = lambda: ((cfg.max_frames is not None and flow.counts["decoded"] >= cfg.max_frames)  # noqa: E731
                           or (cfg.duration_s is not None and time.perf_counter() - t_begin >= cfg.duration_s))
         idle = codec_idle(cfg, backend.device, live)
+        total = progress_total(info, cfg)
+        progress = (lambda n: on_progress(n, total)) if on_progress is not None else None  # noqa: E731
         stages = [DecodeStage(source, flow, timer, frames, packets, live=live, scene_cut=cfg.scene_cut, idle=idle,
                               enough=enough),
                   InferStage(deblurrer, flow, frames, done, compare=cfg.compare, throttle_ms=cfg.throttle_ms),
-                  EncodeStage(sink, flow, timer, done, packets, idle=idle, preview=preview, on_progress=on_progress,
+                  EncodeStage(sink, flow, timer, done, packets, idle=idle, preview=preview, on_progress=progress,
                               latency=LatencyLog(cfg.stats_interval_s, flow, source))]
         t_start = time.perf_counter()
         received = run_threads(stages, flow)
@@ -149,13 +180,20 @@ def run_file(cfg: RunConfig, on_progress=None, backend=None, timer: StageTimes |
             if isinstance(err, VdeblurError):
                 raise err
             raise VdeblurError(f"processing failed: {type(err).__name__}: {err}") from err
+        if flow.counts["written"] == 0:
+            raise InputError(f"no video frames in {mask_url(cfg.input)}"
+                             + (f" ({source.error_detail})" if source.decode_errors else "")
+                             + ("; nothing written" if not received else "; stopped before the first frame"))
         sink.close()
     summary = run_summary(cfg, dest, backend, info, flow.counts, source, deblurrer, live, wall, timer, received)
+    short = None if live or received or cfg.max_frames or cfg.duration_s else source.shortfall(flow.counts["decoded"])
+    summary["input_complete"] = short is None
     write_summary(cfg.json_path, summary)
     if received:
-        raise Interrupted(received[0], dest, flow.counts["written"])
-    if source.decode_errors:
-        raise DamagedInput(f"damaged input: {source.decode_errors} packet(s) could not be decoded "
-                           f"({source.error_detail}); the {flow.counts['written']} frames that decoded were all "
-                           f"written to {dest}")
+        raise Interrupted(received[0], dest, flow.counts["written"], summary)
+    if source.decode_errors or short:
+        damage = [f"{source.decode_errors} packet(s) damaged or undecodable ({source.error_detail})"
+                  if source.decode_errors else "", f"input ends early: {short}" if short else ""]
+        raise DamagedInput(f"damaged input: {'; '.join(d for d in damage if d)}; the {flow.counts['written']} frames "
+                           f"that decoded were all written to {dest}", summary)
     return summary

@@ -30,6 +30,8 @@ class VideoInfo:
     color_range: int
     color_primaries: int
     color_trc: int
+    display_matrix: tuple[int, ...] | None = None   # 9 int32 (FFmpeg's layout): rotation/flip for players
+    duration_s: float | None = None                  # the video stream's duration, as the container announces
 
 
 LIVE_SCHEMES = ("rtsp", "rtsps", "rtmp", "rtmps", "udp", "rtp", "srt", "tcp")
@@ -72,8 +74,10 @@ class Source:
     def __init__(self, path: str, options: dict | None = None, input_format: str | None = None,
                  timeout: float | tuple[float, float] | None = None):
         self.path = path
-        self.decode_errors = 0
+        self.decode_errors = 0            # packets that were damaged or could not be decoded
         self.error_detail: str | None = None
+        self._last_pts: int | None = None
+        self._step: int | None = None
         if not is_url(path) and input_format is None:
             if not os.path.exists(path):
                 raise InputError(f"input not found: {path}")
@@ -95,6 +99,8 @@ class Source:
         self._reformatter = VideoReformatter()   # keeps its swscale context across frames (see sinks/video.py)
         self.video.thread_type = "AUTO"
         self.passthrough = [s for s in self.container.streams if s.type in ("audio", "subtitle")]
+        # What is neither the video we deblur nor passed through (a second video, data, attachments).
+        self.left_out = [s for s in self.container.streams if s is not self.video and s not in self.passthrough]
         cc = self.video.codec_context
         if not cc.width or not cc.height:
             self.container.close()
@@ -104,11 +110,65 @@ class Source:
             depth = max(c.bits for c in av.VideoFormat(fmt).components)
         except Exception:
             depth = 8
+        # Read now: a closed container's streams no longer hold their fields (shortfall() runs after close).
+        self._start_s = float(self.video.start_time * self.video.time_base) if self.video.start_time else 0.0
         self.info = VideoInfo(
             width=cc.width, height=cc.height, time_base=self.video.time_base or Fraction(1, 90000),
             rate=self.video.average_rate, frames=self.video.frames or 0, pix_fmt=fmt, bit_depth=depth,
             codec=cc.name, colorspace=int(cc.colorspace or 2), color_range=int(cc.color_range or 0),
-            color_primaries=int(cc.color_primaries or 2), color_trc=int(cc.color_trc or 2))
+            color_primaries=int(cc.color_primaries or 2), color_trc=int(cc.color_trc or 2),
+            display_matrix=None if is_url(path) or input_format else self._probe_display_matrix(),
+            duration_s=self._announced_duration())
+
+    def _probe_display_matrix(self) -> tuple[int, ...] | None:
+        """The display matrix (a phone's rotation) of the first frame: PyAV exposes it on frames, not
+        streams. Read from a second opening so this one's demuxer is untouched (files only)."""
+        import struct
+
+        try:
+            with av.open(self.path) as c:
+                for frame in c.decode(c.streams[self.video.index]):
+                    sd = frame.side_data.get(av.sidedata.sidedata.Type.DISPLAYMATRIX)
+                    if sd is None:
+                        return None
+                    m = struct.unpack("<9i", bytes(sd)[:36])
+                    return None if m == (65536, 0, 0, 0, 65536, 0, 0, 0, 1 << 30) else m
+        except (av.error.FFmpegError, ValueError, StopIteration, struct.error):
+            return None
+        return None
+
+    def _announced_duration(self) -> float | None:
+        """The video stream's own duration in seconds where the container states it in its header (MP4,
+        AVI: the stream's duration; Matroska: the DURATION tag). Not the container's duration, which
+        also covers audio, and not an MPEG-TS estimate from the bitrate."""
+        v = self.video
+        if self.container.format.name == "mpegts" or is_url(self.path):
+            return None
+        if v.duration and v.time_base:
+            return float(v.duration * v.time_base)
+        tag = (v.metadata or {}).get("DURATION")
+        if tag:
+            try:
+                h, m, sec = tag.split(":")
+                return int(h) * 3600 + int(m) * 60 + float(sec)
+            except ValueError:
+                return None
+        return None
+
+    def shortfall(self, decoded: int) -> str | None:
+        """Why the input looks cut short, or None: fewer frames decoded than the container announces (frame
+        count, else the video stream's duration, with 1.5 frames of tolerance)."""
+        if self.info.frames and decoded < self.info.frames:
+            return f"{decoded} of the {self.info.frames} frames the container announces were decoded"
+        if self.info.duration_s and self._last_pts is not None:
+            tb = float(self.info.time_base)
+            step = (self._step or 0) * tb or (1 / float(self.info.rate) if self.info.rate else 0.04)
+            start = self._start_s
+            end = self._last_pts * tb + step - start
+            if end < self.info.duration_s - 1.5 * step:
+                return (f"the video ends at {end:.2f} s of the {self.info.duration_s:.2f} s the container "
+                        f"announces")
+        return None
 
     def _rgb(self, frame: av.VideoFrame) -> np.ndarray:
         """RGB with the frame's own matrix and range (BT.601/BT.709 by size when unspecified)."""
@@ -123,9 +183,10 @@ class Source:
         return rgb.to_ndarray()
 
     def items(self, stop=None, live: bool = False) -> Iterator[DecodedFrame | av.Packet]:
-        """Demux and decode until the end, or until stop() is true. Decode errors are counted, not raised:
-        `decode_errors` says how many packets could not be decoded. live: a read error or the end of the
-        stream raises ConnectionLost instead."""
+        """Demux and decode until the end, or until stop() is true. Damage is counted, not raised:
+        `decode_errors` says how many packets were flagged corrupt (by the demuxer or the decoder, which
+        with frame threading often reports no error) or could not be decoded. live: a read error or the end
+        of the stream raises ConnectionLost instead."""
         streams = [self.video, *self.passthrough]
         self._index, self._last_pts, self._step = 0, None, None
         demux = self.container.demux(streams)
@@ -159,6 +220,9 @@ class Source:
             self.decode_errors += 1
             self.error_detail = f"{e.strerror or e}"
             return
+        if packet.is_corrupt or any(f.is_corrupt for f in frames):
+            self.decode_errors += 1
+            self.error_detail = "corrupt data"
         for frame in frames:
             pts, last = frame.pts, self._last_pts
             if pts is None or (last is not None and pts <= last):

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Callable
 
 from ..config import ShapeProfile
+from ..files import new_file_mode
 
 log = logging.getLogger("vdeblur")
 
@@ -82,6 +83,7 @@ def atomic_write(path: Path, data: bytes) -> None:
             f.write(data)
             f.flush()
             os.fsync(f.fileno())
+        os.chmod(tmp, new_file_mode())
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):

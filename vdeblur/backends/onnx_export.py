@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 import tempfile
 from pathlib import Path
@@ -9,6 +10,7 @@ from pathlib import Path
 import torch
 
 from ..model.net import DeblurNet
+from ..files import new_file_mode
 
 OPSET = 17
 # Bumped whenever DeblurNet's exported graph changes for the same weights, so old cached files are not reused.
@@ -44,6 +46,7 @@ def export_onnx(net: DeblurNet, path: str | Path, height: int = 64, width: int =
             torch.onnx.export(net, (window, *state), tmp, input_names=inputs, output_names=outputs,
                               dynamic_axes=dyn, opset_version=OPSET, dynamo=False)
         onnx.checker.check_model(onnx.load(tmp))
+        os.chmod(tmp, new_file_mode())      # mkstemp's 0600 would hide a shared cache from other users
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):
@@ -61,9 +64,39 @@ def weights_digest(net: DeblurNet) -> str:
 
 
 def cache_dir() -> Path:
-    base = os.environ.get("VDEBLUR_CACHE") or os.path.join(
-        os.environ.get("XDG_CACHE_HOME", os.path.expanduser("~/.cache")), "vdeblur")
-    return Path(base)
+    """$VDEBLUR_CACHE, else $XDG_CACHE_HOME/vdeblur (~/.cache/vdeblur). Where that cannot be written, a
+    per-user folder under the system's temporary directory, with a warning that names the variable."""
+    base = Path(os.environ.get("VDEBLUR_CACHE") or os.path.join(
+        os.environ.get("XDG_CACHE_HOME", os.path.expanduser("~/.cache")), "vdeblur"))
+    try:
+        base.mkdir(parents=True, exist_ok=True)
+        if os.access(base, os.W_OK | os.X_OK):
+            return base
+        problem = "not writable"
+    except OSError as e:
+        problem = e.strerror or type(e).__name__
+    fallback = Path(tempfile.gettempdir()) / f"vdeblur-cache-{os.getuid() if hasattr(os, 'getuid') else 'user'}"
+    fallback.mkdir(mode=0o700, exist_ok=True)
+    if base not in _WARNED:
+        _WARNED.add(base)
+        logging.getLogger("vdeblur").warning(
+            f"warning: cache directory {base} is unusable ({problem}); caching in {fallback} instead "
+            f"(set VDEBLUR_CACHE to choose the cache directory)")
+    return fallback
+
+
+_WARNED: set[Path] = set()
+
+
+def _usable(path: Path) -> bool:
+    """A cached ONNX file that onnx can load and check (a truncated or damaged one is rebuilt)."""
+    import onnx
+
+    try:
+        onnx.checker.check_model(onnx.load(str(path)))
+        return True
+    except Exception:  # noqa: BLE001 - protobuf and checker errors alike mean: rebuild it
+        return False
 
 
 def cached_onnx(net: DeblurNet, variant: str = "", module=None) -> Path:
@@ -72,6 +105,9 @@ def cached_onnx(net: DeblurNet, variant: str = "", module=None) -> Path:
     variant/module: another form of the same step (e.g. "fp16" and trt_backend's fp16 wrapper)."""
     tag = f"-{variant}" if variant else ""
     path = cache_dir() / "onnx" / f"deblurnet-{weights_digest(net)}-g{GRAPH_VERSION}-op{OPSET}{tag}.onnx"
-    if not path.exists():
-        export_onnx(module if module is not None else net, path)
+    if path.exists() and not _usable(path):
+        logging.getLogger("vdeblur").warning(f"warning: cached {path.name} is damaged; exporting it again")
+    elif path.exists():
+        return path
+    export_onnx(module if module is not None else net, path)
     return path

@@ -41,7 +41,7 @@ class SinkKind:
     name: str
     matches: Callable[[str], bool]
     check: Callable[[str, str, bool], object]          # (input, output, overwrite) -> target, or raise
-    open: Callable[..., Sink]                          # (target, info, enc, width, height, passthrough, live)
+    open: Callable[..., Sink]     # (target, info, enc, width, height, passthrough, live, overwrite=, left_out=)
 
 
 @dataclass(frozen=True)
@@ -68,8 +68,11 @@ def check_output(input_path: str, output: str, overwrite: bool) -> Destination:
 
 
 def open_sink(dest: Destination, info: VideoInfo, enc: EncodeConfig, width: int, height: int,
-              passthrough: list, live: bool = False) -> Sink:
-    return dest.kind.open(dest.target, info, enc, width, height, passthrough, live)
+              passthrough: list, live: bool = False, overwrite: bool = True, left_out: list = ()) -> Sink:
+    """overwrite: whether the sink may replace what appeared at the destination while it wrote. left_out:
+    input streams the pipeline does not carry (the sink names them in its warning)."""
+    return dest.kind.open(dest.target, info, enc, width, height, passthrough, live, overwrite=overwrite,
+                          left_out=left_out)
 
 
 def _register_builtins() -> None:

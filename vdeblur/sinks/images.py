@@ -19,6 +19,7 @@ import numpy as np
 
 from ..errors import OutputError
 from ..urls import is_url
+from .. import files
 
 log = logging.getLogger("vdeblur")
 SUFFIXES = {".png", ".tif", ".tiff", ".jpg", ".jpeg", ".bmp"}
@@ -49,17 +50,22 @@ def check_output(input_path: str, output: str, overwrite: bool) -> Path:
 
 
 class ImageSequenceSink:
-    def __init__(self, pattern: Path, info, enc, width: int, height: int, passthrough: list, live: bool = False):
+    def __init__(self, pattern: Path, info, enc, width: int, height: int, passthrough: list, live: bool = False,
+                 overwrite: bool = True, left_out: list = ()):
         self.pattern = pattern
         self.folder = pattern.parent if str(pattern.parent) else Path(".")
         self.info = info
         self.frames = 0
         anchor = self.folder.parent if not self.folder.exists() else self.folder
-        self.tmp = Path(tempfile.mkdtemp(prefix=f".{self.folder.resolve().name}.", suffix=".partial", dir=anchor))
+        # Named like files.temp_for's, so a later run removes what a killed one left.
+        marker = anchor / self.folder.resolve().name
+        files.remove_stale(marker)
+        self.tmp = Path(tempfile.mkdtemp(prefix=f".{marker.name}.{os.getpid()}.", suffix=".partial", dir=anchor))
         self._times = open(self.tmp / "timestamps.csv", "w")
         self._times.write("frame,pts,seconds\n")
-        if passthrough:
-            log.warning(f"warning: {len(passthrough)} audio/subtitle stream(s) are not written to an image sequence")
+        if passthrough or left_out:
+            log.warning(f"warning: {len(passthrough) + len(left_out)} audio/subtitle/other stream(s) are not written "
+                        f"to an image sequence")
 
     def write_frame(self, rgb: np.ndarray, pts: int) -> None:
         self.frames += 1

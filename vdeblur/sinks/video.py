@@ -1,9 +1,11 @@
-"""Video sinks: encode and mux to a file (audio/subtitle packets remuxed untouched, written to a temporary
-file beside the output and renamed into place only when closed) or push to a stream URL."""
+"""Video sinks: encode and mux to a file (audio/subtitle packets remuxed untouched, text subtitles converted
+where the container needs another format, written to a temporary file beside the output and renamed into
+place only when closed) or push to a stream URL."""
 from __future__ import annotations
 
+import logging
 import os
-import tempfile
+import struct
 from fractions import Fraction
 from pathlib import Path
 
@@ -12,12 +14,27 @@ from av.video.reformatter import VideoReformatter
 import numpy as np
 
 from ..config import EncodeConfig
-from ..errors import OutputError
+from ..errors import OutputError, UsageError
 from ..source import VideoInfo
 from ..urls import is_url, mask_url
+from .. import files
+
+log = logging.getLogger("vdeblur")
 
 STREAM_FORMATS = {"rtsp": "rtsp", "rtsps": "rtsp", "rtmp": "flv", "rtmps": "flv", "udp": "mpegts",
                   "srt": "mpegts", "tcp": "mpegts", "rtp": "rtp_mpegts"}
+# Encoders that take --crf, with the range they accept (x264 clamps silently, so vdeblur checks first),
+# and the default; and those that take --preset, with its names.
+CRF_RANGE = {"libx264": (0, 51), "libx264rgb": (0, 51), "libx265": (0, 51), "libvpx-vp9": (0, 63),
+             "libvpx": (4, 63), "libaom-av1": (0, 63), "libsvtav1": (0, 63)}
+DEFAULT_CRF = {"libx264": 18, "libx264rgb": 18, "libx265": 18}
+X26X_PRESETS = ("ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow",
+                "placebo")
+PRESETS = {"libx264": X26X_PRESETS, "libx264rgb": X26X_PRESETS, "libx265": X26X_PRESETS}
+DEFAULT_PRESET = "medium"
+# Subtitle formats a container holds, for converting text subtitles it cannot take as they are.
+TEXT_SUBTITLES = {"subrip", "srt", "ass", "ssa", "webvtt", "mov_text", "text"}
+TEXT_SUBTITLE_FOR = {"mp4": "mov_text", "mov": "mov_text", "webm": "webvtt", "matroska": "subrip"}
 
 
 def check_video_output(input_path: str, output: str, overwrite: bool) -> Path | str:
@@ -37,7 +54,7 @@ def check_video_output(input_path: str, output: str, overwrite: bool) -> Path | 
     if Path(input_path).resolve() == out.resolve():
         raise OutputError("output is the same file as the input")
     if out.exists() and not overwrite:
-        raise OutputError(f"output exists: {out} (use -y to overwrite)")
+        raise OutputError(f"output exists: {out} (overwrite it with -y, or overwrite=True from Python)")
     parent = out.parent if str(out.parent) else Path(".")
     if not parent.is_dir():
         raise OutputError(f"output directory does not exist: {parent}")
@@ -45,42 +62,148 @@ def check_video_output(input_path: str, output: str, overwrite: bool) -> Path | 
         raise OutputError(f"output directory is not writable: {parent}")
     if not out.suffix:
         raise OutputError(f"output needs a file extension to choose a container: {out}")
+    if FileSink.format_for(out) is None:
+        try:
+            av.format.ContainerFormat(out.suffix[1:], "w")
+        except ValueError:
+            raise OutputError(f"no container for the extension {out.suffix} (try .mp4, .mkv, .mov)") from None
+    files.remove_stale(out)
+    others = files.claimed_by(out)
+    if others:
+        raise OutputError(f"{out} is being written by another process (PID {others[0]}); choose another output")
     return out
 
 
-def check_encoder(name: str) -> None:
+def check_encode(enc: EncodeConfig) -> dict:
+    """Validate the encoder and its options before any work starts; returns the options it will get
+    (without the live-mode ones). One-line UsageError for an unknown encoder, a --crf out of range or for
+    an encoder without one, a preset the encoder does not know, or an option the encoder rejects."""
     try:
-        codec = av.codec.Codec(name, "w")
+        codec = av.codec.Codec(enc.codec, "w")
     except Exception:
-        raise OutputError(f"unknown video encoder: {name}") from None
+        raise OutputError(f"unknown video encoder: {enc.codec}") from None
     if codec.type != "video":
-        raise OutputError(f"encoder {name} is not a video encoder")
+        raise OutputError(f"encoder {enc.codec} is not a video encoder")
+    opts: dict[str, str] = {}
+    if enc.crf is not None:
+        if enc.codec not in CRF_RANGE:
+            raise UsageError(f"--crf does not apply to {enc.codec} (it does to {', '.join(CRF_RANGE)}); set this "
+                             f"encoder's quality with --codec-opt KEY=VALUE, e.g. --codec-opt b=8M")
+        lo, hi = CRF_RANGE[enc.codec]
+        if not lo <= enc.crf <= hi:
+            raise UsageError(f"--crf {enc.crf} is out of range for {enc.codec} ({lo} to {hi}; lower is better)")
+        opts["crf"] = str(enc.crf)
+    elif enc.codec in DEFAULT_CRF:
+        opts["crf"] = str(DEFAULT_CRF[enc.codec])
+    if enc.preset is not None:
+        if enc.codec not in PRESETS:
+            raise UsageError(f"--preset applies to {', '.join(PRESETS)}; pass {enc.codec}'s own options with "
+                             f"--codec-opt KEY=VALUE")
+        if enc.preset not in PRESETS[enc.codec]:
+            raise UsageError(f"unknown {enc.codec} preset {enc.preset!r} (one of: {', '.join(PRESETS[enc.codec])})")
+        opts["preset"] = enc.preset
+    elif enc.codec in PRESETS:
+        opts["preset"] = DEFAULT_PRESET
+    opts.update(dict(enc.options))
+    _trial_open(codec, opts)
+    return opts
+
+
+def _trial_open(codec: av.codec.Codec, opts: dict) -> None:
+    """Open the encoder on a 64x64 picture with these options: the encoder itself says what it rejects
+    (with its log silenced; the message here says it in one line)."""
+    fmts = [f.name for f in (codec.video_formats or [])]
+    cc = av.CodecContext.create(codec.name, "w")
+    cc.width = cc.height = 64
+    cc.pix_fmt = "yuv420p" if not fmts or "yuv420p" in fmts else fmts[0]
+    cc.time_base = Fraction(1, 25)
+    cc.framerate = Fraction(25, 1)
+    cc.options = dict(opts)
+    shown = " ".join(f"{k}={v}" for k, v in opts.items())
+    level = av.logging.get_level()
+    av.logging.set_level(None)
+    try:
+        cc.open()
+    except (av.error.FFmpegError, OverflowError, ValueError) as e:
+        detail = getattr(e, "strerror", None) or type(e).__name__
+        raise UsageError(f"encoder {codec.name} rejects its options ({shown}): {detail}") from None
+    finally:
+        av.logging.set_level(level)
+    unknown = sorted(cc.options)      # what avcodec_open2 left over was recognised by nobody
+    if unknown:
+        raise UsageError(f"encoder {codec.name} has no option {', '.join(unknown)}")
+
+
+def check_encoder(name: str) -> None:
+    """The encoder exists and encodes video (the options are checked by check_encode)."""
+    check_encode(EncodeConfig(codec=name))
+
+
+def _subsampled(fmt: str) -> bool:
+    try:
+        return any(c.width < 2 or c.height < 2 for c in av.VideoFormat(fmt, 2, 2).components)
+    except (ValueError, av.error.FFmpegError):
+        return False
+
+
+FULL_CHROMA = ("yuv444p", "gbrp", "rgb24", "bgr0", "rgb0", "yuvj444p", "yuv444p10le", "bgra", "rgba")
+
+
+def choose_pix_fmt(codec: str, requested: str | None, width: int, height: int) -> tuple[str, str | None]:
+    """The pixel format to encode (width x height) with, and a one-line note when the default changed.
+
+    4:2:0 cannot hold an odd width or height (its chroma planes would need half pixels): odd sizes get a
+    4:4:4 format the encoder supports, so the output keeps the input's size exactly."""
+    supported = [f.name for f in (av.codec.Codec(codec, "w").video_formats or [])]
+    odd = width % 2 or height % 2
+    if requested:
+        if supported and requested not in supported:
+            raise UsageError(f"{codec} cannot encode --pix-fmt {requested} (it takes: {', '.join(supported)})")
+        if odd and _subsampled(requested):
+            raise UsageError(f"--pix-fmt {requested} subsamples chroma and cannot hold the odd size {width}x{height}"
+                             f"; use --pix-fmt yuv444p (or leave --pix-fmt out)")
+        return requested, None
+    default = "yuv420p" if not supported or "yuv420p" in supported else supported[0]
+    if not odd or not _subsampled(default):
+        return default, None
+    full = next((f for f in FULL_CHROMA if f in supported), None)
+    if full is None:
+        full = next((f for f in supported if not _subsampled(f)), None)
+    if full is None:
+        raise UsageError(f"{codec} only writes subsampled chroma, which cannot hold the odd size {width}x{height}; "
+                         f"use --codec libx264 or --codec ffv1")
+    return full, (f"note: {width}x{height} has an odd side, which 4:2:0 ({default}) cannot hold: writing {full} "
+                  f"to keep the size exactly (some players only play 4:2:0; --pix-fmt chooses)")
 
 
 class FileSink:
     """Owns the temporary output file from open to close/abort."""
 
     def __init__(self, output: Path | str, info: VideoInfo, enc: EncodeConfig, width: int, height: int,
-                 passthrough: list[av.stream.Stream], live: bool = False):
+                 passthrough: list[av.stream.Stream], live: bool = False, overwrite: bool = True,
+                 left_out: list[av.stream.Stream] = ()):
         """live: low-latency encoding (x264 tune=zerolatency) and, for MP4 files, fragmented output so a
-        crash leaves a playable temporary file. A URL output is streamed directly (no temporary file)."""
-        check_encoder(enc.codec)
+        crash leaves a playable temporary file. A URL output is streamed directly (no temporary file).
+        overwrite: whether close() may replace a file that appeared at the output meanwhile. left_out:
+        input streams the pipeline does not carry (named in a warning)."""
+        options = check_encode(enc)
         self.info = info
         self.frames = 0
         self.tmp: Path | None = None
         self.final = output
+        self.overwrite = overwrite
         container_opts = {}
         if isinstance(output, str):
             target, fmt = output, STREAM_FORMATS[output.split(":", 1)[0].lower()]
             live = True   # a stream output is watched as it comes: no encoder delay
         else:
-            fd, tmp = tempfile.mkstemp(prefix=f".{output.stem}.", suffix=f".partial{output.suffix}",
-                                       dir=str(output.parent))
-            os.close(fd)
-            self.tmp = Path(tmp)
-            target, fmt = str(self.tmp), self._format_for(output)
+            self.tmp = files.temp_for(output, output.suffix)
+            target, fmt = str(self.tmp), self.format_for(output)
             if live and fmt in ("mp4", "mov"):
                 container_opts["movflags"] = "frag_keyframe+empty_moov+default_base_moof"
+        pix_fmt, note = choose_pix_fmt(enc.codec, enc.pix_fmt, width, height)
+        if note:
+            log.info(note)
         try:
             self.container = av.open(target, mode="w", format=fmt, options=container_opts)
             # An unknown average rate gets a nominal one; the timestamps still come from the input.
@@ -88,7 +211,7 @@ class FileSink:
             self.stream = self.container.add_stream(enc.codec, rate=rate)
             self.stream.width = width
             self.stream.height = height
-            self.stream.pix_fmt = enc.pix_fmt or self._default_pix_fmt(enc.codec)
+            self.stream.pix_fmt = pix_fmt
             self.stream.time_base = info.time_base
             cc = self.stream.codec_context
             cc.time_base = info.time_base
@@ -96,14 +219,16 @@ class FileSink:
             cc.color_range = info.color_range
             cc.color_primaries = info.color_primaries
             cc.color_trc = info.color_trc
-            self.stream.options = self._encoder_options(enc, live, rate)
-            self.map = {}
-            for s in passthrough:
-                try:
-                    self.map[s.index] = self.container.add_stream_from_template(s)
-                except Exception:
-                    continue  # a stream this container cannot hold (e.g. subtitles in some formats)
-        except OutputError:
+            if info.display_matrix is not None:
+                self.stream.set_display_matrix(list(info.display_matrix))   # a phone's rotation, for players
+            self.stream.options = self._live_options(options, enc, live, rate)
+            self.map, self.subtitles = {}, {}
+            dropped = [f"{self._describe(s)}: vdeblur writes one video stream" for s in left_out]
+            dropped += [f"{self._describe(s)}: {fmt or output.suffix} cannot hold it"
+                        for s in passthrough if not self._carry(s)]
+            if dropped:
+                log.warning(f"warning: not written to the output: {'; '.join(dropped)}")
+        except (OutputError, UsageError):
             self.abort()
             raise
         except (av.error.FFmpegError, ValueError) as e:
@@ -119,27 +244,55 @@ class FileSink:
         self._reformatter = VideoReformatter()
 
     @staticmethod
-    def _encoder_options(enc: EncodeConfig, live: bool, rate: Fraction) -> dict:
-        opts = {}
-        if enc.codec in ("libx264", "libx265", "libx264rgb"):
-            opts = {"crf": str(enc.crf), "preset": enc.preset}
-        if live and enc.codec in ("libx264", "libx265"):
+    def _describe(s: av.stream.Stream) -> str:
+        name = getattr(s.codec_context, "name", None) or "unknown codec"
+        lang = (s.metadata or {}).get("language")
+        return f"{s.type} stream #{s.index} ({name}{', ' + lang if lang else ''})"
+
+    def _carry(self, s: av.stream.Stream) -> bool:
+        """Add an output stream for an input audio/subtitle stream: as it is, or for text subtitles the
+        container cannot hold as they are, converted (SRT -> mov_text in MP4). False: it cannot be carried."""
+        try:
+            self.map[s.index] = self.container.add_stream_from_template(s)
+            return True
+        except (ValueError, av.error.FFmpegError):
+            pass
+        target = TEXT_SUBTITLE_FOR.get(self.container.format.name.split(",")[0])
+        if s.type != "subtitle" or target is None or s.codec_context.name not in TEXT_SUBTITLES:
+            return False
+        try:
+            dec = s.codec_context
+            dec.open()
+            out = self.container.add_stream(target)
+            out.time_base = s.time_base
+            out.codec_context.time_base = s.time_base
+            out.codec_context.subtitle_header = dec.subtitle_header
+            if (s.metadata or {}).get("language"):
+                out.metadata["language"] = s.metadata["language"]
+        except (ValueError, av.error.FFmpegError):
+            return False
+        self.subtitles[s.index] = (dec, out)
+        return True
+
+    @staticmethod
+    def _live_options(options: dict, enc: EncodeConfig, live: bool, rate: Fraction) -> dict:
+        opts = dict(options)
+        if live and enc.codec in ("libx264", "libx265") and "tune" not in dict(enc.options):
             opts["tune"] = "zerolatency"
             # A keyframe every 2 s, so a viewer joining a stream (or a cut file) starts quickly.
-            opts["g"] = str(max(1, round(2 * float(rate))))
-        opts.update(dict(enc.options))
+            opts.setdefault("g", str(max(1, round(2 * float(rate)))))
         return opts
 
     @staticmethod
-    def _format_for(path: Path) -> str | None:
+    def format_for(path: Path) -> str | None:
         return {".mkv": "matroska", ".mp4": "mp4", ".mov": "mov", ".ts": "mpegts", ".webm": "webm",
                 ".avi": "avi", ".m4v": "mp4", ".flv": "flv"}.get(path.suffix.lower())
 
-    @staticmethod
-    def _default_pix_fmt(codec: str) -> str:
-        c = av.codec.Codec(codec, "w")
-        fmts = [f.name for f in (c.video_formats or [])]
-        return "yuv420p" if (not fmts or "yuv420p" in fmts) else fmts[0]
+    def _disk(self, e: OSError) -> None:
+        """A write error for lack of space (or the like) becomes a one-line OutputError naming the disk."""
+        err = files.disk_error(e, self.final) if isinstance(self.final, Path) else None
+        if err is not None:
+            raise err from None
 
     def write_frame(self, rgb: np.ndarray, pts: int) -> None:
         """rgb: (H, W, 3) uint8; pts in the input video stream's time base."""
@@ -148,24 +301,48 @@ class FileSink:
                                            dst_color_range=self._range)
         frame.pts = pts
         frame.time_base = self.info.time_base
-        for packet in self.stream.encode(frame):
-            self.container.mux(packet)
+        try:
+            for packet in self.stream.encode(frame):
+                self.container.mux(packet)
+        except OSError as e:
+            self._disk(e)
+            raise
         self.frames += 1
 
     def write_packet(self, packet: av.Packet) -> None:
-        out = self.map.get(packet.stream.index)
-        if out is None:
-            return
-        packet.stream = out
-        self.container.mux(packet)
+        index = packet.stream.index
+        try:
+            if index in self.map:
+                packet.stream = self.map[index]
+                self.container.mux(packet)
+            elif index in self.subtitles:
+                dec, out = self.subtitles[index]
+                subs = dec.decode2(packet)
+                if subs is None:
+                    return
+                q = out.codec_context.encode_subtitle(subs)
+                q.pts, q.dts, q.duration, q.time_base = packet.pts, packet.pts, packet.duration, packet.time_base
+                q.stream = out
+                self.container.mux(q)
+        except OSError as e:
+            self._disk(e)
+            raise
 
     def close(self) -> Path | str:
-        """Flush the encoder, close the file, rename it into place."""
-        for packet in self.stream.encode(None):
-            self.container.mux(packet)
-        self.container.close()
+        """Flush the encoder, close the file, put it in place (see files.publish)."""
+        try:
+            for packet in self.stream.encode(None):
+                self.container.mux(packet)
+            self.container.close()
+        except OSError as e:
+            self._disk(e)
+            raise
         if self.tmp is not None:
-            os.replace(self.tmp, self.final)
+            try:
+                files.publish(self.tmp, self.final, self.overwrite)
+            except OSError as e:
+                self._disk(e)
+                raise OutputError(f"cannot put the output in place at {self.final}: {e.strerror or e}") from None
         return self.final
 
     def abort(self) -> None:
@@ -176,4 +353,3 @@ class FileSink:
             pass
         if self.tmp is not None:
             self.tmp.unlink(missing_ok=True)
-

@@ -1,0 +1,143 @@
+"""Writing a file so that its path only ever holds a complete file: a temporary beside it, named with the
+writing process's PID (so a later run can remove what a killed one left), placed by rename on success.
+
+    temp_for(final, suffix)         a new temporary path beside `final`, created empty
+    claimed_by(final)               PIDs of other living processes writing `final` now
+    remove_stale(final)             remove temporaries of `final` whose process is dead
+    publish(tmp, final, overwrite)  give tmp the mode a new file gets (or the replaced file's), rename it
+    disk_error(e, where)            an OSError from writing, as a one-line OutputError (disk full, quota...)
+"""
+from __future__ import annotations
+
+import errno
+import os
+import re
+import shutil
+import stat
+import tempfile
+from pathlib import Path
+
+from .errors import OutputError
+
+_TEMP = re.compile(r"^\.(?P<name>.+)\.(?P<pid>\d+)\.[^.]+\.partial(?P<suffix>.*)$")
+
+
+def umask() -> int:
+    """The process umask, read without changing it (os.umask would, for a moment, in every thread)."""
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except OSError:
+        pass
+    return _UMASK_AT_IMPORT
+
+
+def _read_umask() -> int:
+    old = os.umask(0o022)
+    os.umask(old)
+    return old
+
+
+_UMASK_AT_IMPORT = _read_umask()
+
+
+def new_file_mode() -> int:
+    """The mode `open(path, "w")` gives a new file: 0666 less the umask (0644 under umask 022)."""
+    return 0o666 & ~umask()
+
+
+def temp_for(final: Path, suffix: str = "") -> Path:
+    """An empty temporary file beside `final`: `.NAME.PID.RANDOM.partialSUFFIX` (hidden, and findable)."""
+    fd, tmp = tempfile.mkstemp(prefix=f".{final.name}.{os.getpid()}.", suffix=f".partial{suffix}",
+                               dir=str(final.parent if str(final.parent) else "."))
+    os.close(fd)
+    return Path(tmp)
+
+
+def _temps(final: Path) -> list[tuple[Path, int]]:
+    folder = final.parent if str(final.parent) else Path(".")
+    found = []
+    try:
+        entries = list(folder.iterdir())
+    except OSError:
+        return []
+    for p in entries:
+        m = _TEMP.match(p.name)
+        if m and m["name"] == final.name:
+            found.append((p, int(m["pid"])))
+    return found
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True          # it exists, owned by someone else
+    return True
+
+
+def claimed_by(final: Path) -> list[int]:
+    """PIDs of other living processes that are writing `final` now."""
+    return sorted({pid for _, pid in _temps(final) if pid != os.getpid() and _alive(pid)})
+
+
+def remove_stale(final: Path) -> list[Path]:
+    """Remove the temporaries of `final` left by processes that no longer run (SIGKILL, power loss)."""
+    removed = []
+    for p, pid in _temps(final):
+        if pid != os.getpid() and not _alive(pid):
+            try:
+                shutil.rmtree(p) if p.is_dir() and not p.is_symlink() else p.unlink()
+                removed.append(p)
+            except OSError:
+                pass
+    return removed
+
+
+def publish(tmp: Path, final: Path, overwrite: bool) -> None:
+    """Put the finished `tmp` at `final`. The file gets the mode a new file gets under the umask, or keeps
+    the mode of the file it replaces. Without overwrite it never replaces a file that appeared meanwhile
+    (a hard link is an atomic no-clobber rename)."""
+    try:
+        mode = stat.S_IMODE(final.stat().st_mode)
+    except OSError:
+        mode = new_file_mode()
+    os.chmod(tmp, mode)
+    if overwrite:
+        os.replace(tmp, final)
+        return
+    try:
+        os.link(tmp, final)
+    except FileExistsError:
+        raise OutputError(f"output exists: {final} (it appeared while this run was writing; "
+                          f"nothing was replaced)") from None
+    except OSError:
+        if final.exists():      # a filesystem without hard links: best effort
+            raise OutputError(f"output exists: {final} (it appeared while this run was writing)") from None
+        os.replace(tmp, final)
+        return
+    tmp.unlink()
+
+
+_DISK = {errno.ENOSPC: "disk full", errno.EDQUOT: "disk quota exceeded", errno.EROFS: "read-only filesystem",
+         errno.EIO: "I/O error", errno.EFBIG: "file too large for the filesystem"}
+
+
+def disk_error(e: BaseException, where: Path) -> OutputError | None:
+    """A one-line OutputError for a write that failed for lack of space (or a similar disk condition),
+    naming the filesystem and its free space; None for other errors."""
+    code = getattr(e, "errno", None)
+    if code not in _DISK:
+        return None
+    folder = where.parent if str(where.parent) else Path(".")
+    try:
+        free = shutil.disk_usage(folder).free
+        room = f", {free / 1e6:.1f} MB free"
+    except OSError:
+        room = ""
+    return OutputError(f"{_DISK[code]} writing {where} (filesystem of {folder.resolve()}{room}); "
+                       f"nothing was written at the output path")
