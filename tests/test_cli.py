@@ -145,7 +145,7 @@ def test_success_summary_and_quiet(clip, tmp_path, tiny_weights):
     assert r.returncode == 0 and "frames" in r.stderr
 
 
-@pytest.mark.parametrize("sig,code", [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+@pytest.mark.parametrize("sig,code", [(signal.SIGINT, 130), (signal.SIGTERM, 143), (signal.SIGHUP, 129)])
 def test_signal_leaves_playable_partial_output(tmp_path, tiny_weights, sig, code):
     inp = tmp_path / "long.mp4"
     make_clip(inp, frames=400, width=480, height=272, audio=True)

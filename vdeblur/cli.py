@@ -30,6 +30,13 @@ class HelpFormatter(argparse.HelpFormatter):
         return text
 
 
+class Parser(argparse.ArgumentParser):
+    """Usage mistakes end in one line too (and exit 2), pointing at --help instead of printing the usage."""
+
+    def error(self, message: str):
+        self.exit(2, f"vdeblur: error: {message} (see {self.prog} --help)\n")
+
+
 def _codec_opt(value: str) -> tuple[str, str]:
     key, sep, val = value.partition("=")
     if not sep or not key:
@@ -90,7 +97,7 @@ def _encode_config(a) -> EncodeConfig:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    ap = argparse.ArgumentParser(prog="vdeblur", description="Real-time video motion deblurring.",
+    ap = Parser(prog="vdeblur", description="Real-time video motion deblurring.",
                                  formatter_class=HelpFormatter)
     ap.add_argument("--version", action="version", version=f"vdeblur {__version__}")
     sub = ap.add_subparsers(dest="command", required=True)

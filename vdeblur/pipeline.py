@@ -187,13 +187,15 @@ def run_file(cfg: RunConfig, on_progress=None, backend=None, timer: StageTimes |
         sink.close()
     summary = run_summary(cfg, dest, backend, info, flow.counts, source, deblurrer, live, wall, timer, received)
     short = None if live or received or cfg.max_frames or cfg.duration_s else source.shortfall(flow.counts["decoded"])
-    summary["input_complete"] = short is None
+    remux_lost = getattr(sink, "packets_dropped", 0)
+    summary.update(input_complete=short is None, packets_dropped=remux_lost)
     write_summary(cfg.json_path, summary)
     if received:
         raise Interrupted(received[0], dest, flow.counts["written"], summary)
-    if source.decode_errors or short:
+    if source.decode_errors or short or remux_lost:
         damage = [f"{source.decode_errors} packet(s) damaged or undecodable ({source.error_detail})"
-                  if source.decode_errors else "", f"input ends early: {short}" if short else ""]
+                  if source.decode_errors else "", f"input ends early: {short}" if short else "",
+                  f"{remux_lost} audio/subtitle packet(s) with broken timestamps left out" if remux_lost else ""]
         raise DamagedInput(f"damaged input: {'; '.join(d for d in damage if d)}; the {flow.counts['written']} frames "
                            f"that decoded were all written to {dest}", summary)
     return summary

@@ -48,6 +48,23 @@ def is_live(path: str, input_format: str | None = None) -> bool:
     return is_url(path) and path.split(":", 1)[0].lower() in LIVE_SCHEMES
 
 
+_TRUNCATION_MARKERS = ("File ended prematurely", "partial file", "Truncating packet", "truncated")
+
+
+def _libav_errors_to_capture() -> None:
+    """FFmpeg's messages reach av.logging.Capture only when PyAV's log level is set (PyAV's default is
+    none). Errors are enough for the truncation markers; unless the user already chose a level, they go to
+    a silent `libav` logger, so nothing new is printed."""
+    import logging as _logging
+
+    if av.logging.get_level() is None:
+        quiet = _logging.getLogger("libav")
+        quiet.propagate = False
+        if not quiet.handlers:
+            quiet.addHandler(_logging.NullHandler())
+        av.logging.set_level(av.logging.ERROR)
+
+
 class ConnectionLost(Exception):
     """A live source stopped delivering (read error, timeout or end of stream)."""
 
@@ -78,6 +95,8 @@ class Source:
         self.error_detail: str | None = None
         self._last_pts: int | None = None
         self._step: int | None = None
+        self.ended_early: str | None = None    # the demuxer's own words when the file ends too soon
+        _libav_errors_to_capture()
         if not is_url(path) and input_format is None:
             if not os.path.exists(path):
                 raise InputError(f"input not found: {path}")
@@ -110,6 +129,9 @@ class Source:
             depth = max(c.bits for c in av.VideoFormat(fmt).components)
         except Exception:
             depth = 8
+        # MPEG-TS announces no length; a file cut short usually ends inside a 188-byte packet.
+        self._ts_size = (os.path.getsize(path) if self.container.format.name == "mpegts" and not is_url(path)
+                         and input_format is None and os.path.isfile(path) else None)
         # Read now: a closed container's streams no longer hold their fields (shortfall() runs after close).
         self._start_s = float(self.video.start_time * self.video.time_base) if self.video.start_time else 0.0
         self.info = VideoInfo(
@@ -157,7 +179,10 @@ class Source:
 
     def shortfall(self, decoded: int) -> str | None:
         """Why the input looks cut short, or None: fewer frames decoded than the container announces (frame
-        count, else the video stream's duration, with 1.5 frames of tolerance)."""
+        count, else the video stream's duration, with 1.5 frames of tolerance), or an MPEG-TS file that
+        ends inside a packet. (A TS file cut exactly at a packet boundary cannot be told from a short one.)"""
+        if self._ts_size is not None and all(self._ts_size % n for n in (188, 192, 204)):
+            return f"the file ends inside an MPEG-TS packet ({self._ts_size} bytes)"
         if self.info.frames and decoded < self.info.frames:
             return f"{decoded} of the {self.info.frames} frames the container announces were decoded"
         if self.info.duration_s and self._last_pts is not None:
@@ -168,6 +193,8 @@ class Source:
             if end < self.info.duration_s - 1.5 * step:
                 return (f"the video ends at {end:.2f} s of the {self.info.duration_s:.2f} s the container "
                         f"announces")
+        if self.ended_early:
+            return f"the demuxer says: {self.ended_early}"
         return None
 
     def _rgb(self, frame: av.VideoFrame) -> np.ndarray:
@@ -187,9 +214,17 @@ class Source:
         `decode_errors` says how many packets were flagged corrupt (by the demuxer or the decoder, which
         with frame threading often reports no error) or could not be decoded. live: a read error or the end
         of the stream raises ConnectionLost instead."""
-        streams = [self.video, *self.passthrough]
         self._index, self._last_pts, self._step = 0, None, None
-        demux = self.container.demux(streams)
+        if live:
+            yield from self._demux(stop, live, None)
+            return
+        # The demuxers say "File ended prematurely" (Matroska) or "partial file" (MP4) only in their log.
+        with av.logging.Capture(local=True) as logs:
+            yield from self._demux(stop, live, logs)
+        self._scan(logs)
+
+    def _demux(self, stop, live: bool, logs: list | None) -> Iterator[DecodedFrame | av.Packet]:
+        demux = self.container.demux([self.video, *self.passthrough])
         while True:
             if stop is not None and stop():
                 return
@@ -205,11 +240,19 @@ class Source:
                 self.decode_errors += 1
                 self.error_detail = f"demuxing stopped: {e.strerror or e}"
                 return
+            if logs is not None and len(logs) > 256:   # a badly damaged long file logs without end
+                self._scan(logs)
+                logs.clear()
             if packet.stream.type != "video":
                 if packet.dts is not None:
                     yield packet
                 continue
             yield from self._decoded(packet)
+
+    def _scan(self, logs: list) -> None:
+        for _level, _name, message in logs:
+            if any(marker in message for marker in _TRUNCATION_MARKERS):
+                self.ended_early = message.strip()
 
     def _decoded(self, packet: av.Packet) -> Iterator[DecodedFrame]:
         """The frames one packet gives, with pts that always increase."""

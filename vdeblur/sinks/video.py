@@ -187,8 +187,13 @@ class FileSink:
         overwrite: whether close() may replace a file that appeared at the output meanwhile. left_out:
         input streams the pipeline does not carry (named in a warning)."""
         options = check_encode(enc)
+        pix_fmt, note = choose_pix_fmt(enc.codec, enc.pix_fmt, width, height)
+        if note:
+            log.info(note)
         self.info = info
         self.frames = 0
+        self.packets_dropped = 0
+        self._last_dts: dict[int, int] = {}
         self.tmp: Path | None = None
         self.final = output
         self.overwrite = overwrite
@@ -201,9 +206,6 @@ class FileSink:
             target, fmt = str(self.tmp), self.format_for(output)
             if live and fmt in ("mp4", "mov"):
                 container_opts["movflags"] = "frag_keyframe+empty_moov+default_base_moof"
-        pix_fmt, note = choose_pix_fmt(enc.codec, enc.pix_fmt, width, height)
-        if note:
-            log.info(note)
         try:
             self.container = av.open(target, mode="w", format=fmt, options=container_opts)
             # An unknown average rate gets a nominal one; the timestamps still come from the input.
@@ -310,7 +312,15 @@ class FileSink:
         self.frames += 1
 
     def write_packet(self, packet: av.Packet) -> None:
+        """Remux one audio/subtitle packet. A packet whose dts does not increase (damaged input) would make
+        the muxer fail the whole file: it is left out and counted in `packets_dropped` instead."""
         index = packet.stream.index
+        if packet.dts is not None:
+            last = self._last_dts.get(index)
+            if last is not None and packet.dts <= last:
+                self.packets_dropped += 1
+                return
+            self._last_dts[index] = packet.dts
         try:
             if index in self.map:
                 packet.stream = self.map[index]
@@ -329,20 +339,21 @@ class FileSink:
             raise
 
     def close(self) -> Path | str:
-        """Flush the encoder, close the file, put it in place (see files.publish)."""
+        """Flush the encoder, close the file, put it in place (see files.publish). On any failure the
+        temporary file is removed and the destination is left as it was."""
         try:
-            for packet in self.stream.encode(None):
-                self.container.mux(packet)
-            self.container.close()
-        except OSError as e:
-            self._disk(e)
-            raise
-        if self.tmp is not None:
             try:
-                files.publish(self.tmp, self.final, self.overwrite)
+                for packet in self.stream.encode(None):
+                    self.container.mux(packet)
+                self.container.close()
+                if self.tmp is not None:
+                    files.publish(self.tmp, self.final, self.overwrite)
             except OSError as e:
                 self._disk(e)
-                raise OutputError(f"cannot put the output in place at {self.final}: {e.strerror or e}") from None
+                raise OutputError(f"cannot finish {self.final}: {e.strerror or e}") from None
+        except BaseException:
+            self.abort()
+            raise
         return self.final
 
     def abort(self) -> None:
