@@ -1,4 +1,5 @@
-"""The CLI as a user meets it: one-line errors, exit codes, nothing half-written at OUTPUT, Ctrl-C."""
+"""The CLI as a user meets it: exit codes, the summary, Ctrl-C. (Each bad input and fault is a row of
+tests/test_bad_inputs.py.)"""
 from __future__ import annotations
 
 import os
@@ -37,81 +38,6 @@ def assert_one_line_error(r, *words):
 
 def no_partial_files(folder: Path):
     return not [p for p in folder.iterdir() if ".partial" in p.name]
-
-
-def test_missing_input(tmp_path, tiny_weights):
-    r = vdeblur("run", tmp_path / "nope.mp4", "-o", tmp_path / "o.mp4", "--model", tiny_weights)
-    assert_one_line_error(r, "not found")
-
-
-def test_directory_input(tmp_path, tiny_weights):
-    r = vdeblur("run", tmp_path, "-o", tmp_path / "o.mp4", "--model", tiny_weights)
-    assert_one_line_error(r, "directory")
-
-
-def test_not_media(tmp_path, tiny_weights):
-    f = tmp_path / "notes.mp4"
-    f.write_text("hello, I am not a video\n" * 50)
-    r = vdeblur("run", f, "-o", tmp_path / "o.mp4", "--model", tiny_weights)
-    assert_one_line_error(r, "media")
-    assert not (tmp_path / "o.mp4").exists()
-
-
-def test_no_video_stream(tmp_path, tiny_weights):
-    f = tmp_path / "audio.m4a"
-    with av.open(str(f), "w") as c:
-        a = c.add_stream("aac", rate=48000)
-        a.layout = "mono"
-        for i in range(10):
-            fr = av.AudioFrame.from_ndarray(np.zeros((1, 1024), np.float32), format="fltp", layout="mono")
-            fr.sample_rate, fr.pts = 48000, i * 1024
-            for p in a.encode(fr):
-                c.mux(p)
-        for p in a.encode():
-            c.mux(p)
-    r = vdeblur("run", f, "-o", tmp_path / "o.mp4", "--model", tiny_weights)
-    assert_one_line_error(r, "no video stream")
-
-
-def test_output_equals_input(clip, tiny_weights):
-    r = vdeblur("run", clip, "-o", clip, "-y", "--model", tiny_weights)
-    assert_one_line_error(r, "same file")
-
-
-def test_output_dir_missing(clip, tmp_path, tiny_weights):
-    r = vdeblur("run", clip, "-o", tmp_path / "no" / "such" / "o.mp4", "--model", tiny_weights)
-    assert_one_line_error(r, "does not exist")
-
-
-@pytest.mark.skipif(os.geteuid() == 0, reason="root can write to any directory")
-def test_output_dir_unwritable(clip, tmp_path, tiny_weights):
-    d = tmp_path / "ro"
-    d.mkdir()
-    d.chmod(0o500)
-    r = vdeblur("run", clip, "-o", d / "o.mp4", "--model", tiny_weights)
-    assert_one_line_error(r, "not writable")
-
-
-def test_existing_output_needs_y(clip, tmp_path, tiny_weights):
-    out = tmp_path / "o.mp4"
-    out.write_bytes(b"keep me")
-    r = vdeblur("run", clip, "-o", out, "--model", tiny_weights)
-    assert_one_line_error(r, "exists", "-y")
-    assert out.read_bytes() == b"keep me"
-
-
-def test_unknown_codec(clip, tmp_path, tiny_weights):
-    r = vdeblur("run", clip, "-o", tmp_path / "o.mp4", "--codec", "nosuchcodec", "--model", tiny_weights)
-    assert_one_line_error(r, "nosuchcodec")
-    assert no_partial_files(tmp_path)
-
-
-def test_bad_weights(clip, tmp_path):
-    w = tmp_path / "w.safetensors"
-    w.write_bytes(os.urandom(300))
-    r = vdeblur("run", clip, "-o", tmp_path / "o.mp4", "--model", w)
-    assert_one_line_error(r, "bad weights")
-    assert not (tmp_path / "o.mp4").exists()
 
 
 def test_damaged_input_reports_and_keeps_frames(tmp_path, tiny_weights):

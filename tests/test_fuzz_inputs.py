@@ -6,6 +6,7 @@ Runs the CLI in-process so that each example costs a fraction of a second.
 """
 from __future__ import annotations
 
+import os
 import tempfile
 from pathlib import Path
 
@@ -42,7 +43,9 @@ damage = st.one_of(
 )
 
 
-@settings(max_examples=150, deadline=None, derandomize=True, database=None,
+# CI runs the same 150 examples every time; VDEBLUR_FUZZ_EXAMPLES=2000 VDEBLUR_FUZZ_RANDOM=1 searches wider.
+@settings(max_examples=int(os.environ.get("VDEBLUR_FUZZ_EXAMPLES", 150)), deadline=None,
+          derandomize=not os.environ.get("VDEBLUR_FUZZ_RANDOM"), database=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(kind=st.sampled_from(KINDS), op=damage)
 def test_damaged_clips_never_crash_or_lie(clips, tmp_path, tiny_weights, kind, op):

@@ -194,7 +194,7 @@ def run_file(cfg: RunConfig, on_progress=None, backend=None, timer: StageTimes |
         raise Interrupted(received[0], dest, flow.counts["written"], summary)
     if source.decode_errors or short or remux_lost:
         damage = [f"{source.decode_errors} packet(s) damaged or undecodable ({source.error_detail})"
-                  if source.decode_errors else "", f"input ends early: {short}" if short else "",
+                  if source.decode_errors else "", f"input is short: {short}" if short else "",
                   f"{remux_lost} audio/subtitle packet(s) with broken timestamps left out" if remux_lost else ""]
         raise DamagedInput(f"damaged input: {'; '.join(d for d in damage if d)}; the {flow.counts['written']} frames "
                            f"that decoded were all written to {dest}", summary)

@@ -51,6 +51,17 @@ def is_live(path: str, input_format: str | None = None) -> bool:
 _TRUNCATION_MARKERS = ("File ended prematurely", "partial file", "Truncating packet", "truncated")
 
 
+def _ts_size(path: str) -> tuple[int, int] | None:
+    """(file size, packet size) of an MPEG-TS file: 188 bytes, 192 (M2TS: a 4-byte prefix) or 204 (with
+    Reed-Solomon bytes), told by where the 0x47 sync bytes repeat; None when it is none of them."""
+    with open(path, "rb") as f:
+        head = f.read(204 * 4 + 4)
+    for size, first in ((188, 0), (192, 4), (204, 0)):
+        if len(head) >= first + 3 * size + 1 and all(head[first + k * size] == 0x47 for k in range(4)):
+            return os.path.getsize(path), size
+    return None
+
+
 def _libav_errors_to_capture() -> None:
     """FFmpeg's messages reach av.logging.Capture only when PyAV's log level is set (PyAV's default is
     none). Errors are enough for the truncation markers; unless the user already chose a level, they go to
@@ -63,6 +74,9 @@ def _libav_errors_to_capture() -> None:
         if not quiet.handlers:
             quiet.addHandler(_logging.NullHandler())
         av.logging.set_level(av.logging.ERROR)
+        # PyAV drops a message equal to the one before it, even across files: the same truncation in two
+        # files read by one process would be seen once.
+        av.logging.set_skip_repeated(False)
 
 
 class ConnectionLost(Exception):
@@ -96,6 +110,9 @@ class Source:
         self._last_pts: int | None = None
         self._step: int | None = None
         self.ended_early: str | None = None    # the demuxer's own words when the file ends too soon
+        self._decoder_complaint: str | None = None
+        self._video_packets = 0
+        self._steps: dict[int, int] = {}       # pts step -> how often: the frame period of CFR video
         _libav_errors_to_capture()
         if not is_url(path) and input_format is None:
             if not os.path.exists(path):
@@ -121,6 +138,9 @@ class Source:
         # What is neither the video we deblur nor passed through (a second video, data, attachments).
         self.left_out = [s for s in self.container.streams if s is not self.video and s not in self.passthrough]
         cc = self.video.codec_context
+        if cc is None:
+            self.container.close()
+            raise InputError(f"video stream of {mask_url(path)} has no decoder here (unknown codec or damaged header)")
         if not cc.width or not cc.height:
             self.container.close()
             raise InputError(f"video stream of {mask_url(path)} has no frame size (corrupt header?)")
@@ -129,8 +149,9 @@ class Source:
             depth = max(c.bits for c in av.VideoFormat(fmt).components)
         except Exception:
             depth = 8
-        # MPEG-TS announces no length; a file cut short usually ends inside a 188-byte packet.
-        self._ts_size = (os.path.getsize(path) if self.container.format.name == "mpegts" and not is_url(path)
+        self._format = self.container.format.name
+        # MPEG-TS announces no length; a file cut short usually ends inside a packet.
+        self._ts_size = (_ts_size(path) if self.container.format.name == "mpegts" and not is_url(path)
                          and input_format is None and os.path.isfile(path) else None)
         # Read now: a closed container's streams no longer hold their fields (shortfall() runs after close).
         self._start_s = float(self.video.start_time * self.video.time_base) if self.video.start_time else 0.0
@@ -179,20 +200,32 @@ class Source:
 
     def shortfall(self, decoded: int) -> str | None:
         """Why the input looks cut short, or None: fewer frames decoded than the container announces (frame
-        count, else the video stream's duration, with 1.5 frames of tolerance), or an MPEG-TS file that
+        count, else the video stream's duration, with half a frame of tolerance), or an MPEG-TS file that
         ends inside a packet. (A TS file cut exactly at a packet boundary cannot be told from a short one.)"""
-        if self._ts_size is not None and all(self._ts_size % n for n in (188, 192, 204)):
-            return f"the file ends inside an MPEG-TS packet ({self._ts_size} bytes)"
-        if self.info.frames and decoded < self.info.frames:
+        if self._ts_size is not None and self._ts_size[0] % self._ts_size[1]:
+            return f"the file ends inside an MPEG-TS packet ({self._ts_size[0]} bytes)"
+        # Fewer frames than announced counts only when fewer packets came too (an MP4 edit list may cut a
+        # frame that was read). AVI's count and duration may include one chunk FFmpeg never returns: one
+        # frame of slack there.
+        slack = 1 if self._format == "avi" else 0
+        if self.info.frames and decoded < self.info.frames - slack and self._video_packets < self.info.frames - slack:
             return f"{decoded} of the {self.info.frames} frames the container announces were decoded"
         if self.info.duration_s and self._last_pts is not None:
             tb = float(self.info.time_base)
-            step = (self._step or 0) * tb or (1 / float(self.info.rate) if self.info.rate else 0.04)
-            start = self._start_s
-            end = self._last_pts * tb + step - start
-            if end < self.info.duration_s - 1.5 * step:
+            modal, count = max(self._steps.items(), key=lambda kv: kv[1], default=(0, 0))
+            step = modal * tb or (1 / float(self.info.rate) if self.info.rate else 0.04)
+            # Containers disagree on whether the duration counts from 0 (Matroska's DURATION tag) or from the
+            # first frame (MP4): judge by the reading that makes the input look longest, never shorter.
+            end = self._last_pts * tb + step
+            announced = self.info.duration_s - slack * step
+            if end < announced - 0.5 * step - 1e-3:
                 return (f"the video ends at {end:.2f} s of the {self.info.duration_s:.2f} s the container "
                         f"announces")
+            # Constant-rate video (>= 75 % of the steps equal) that is missing frames inside, not at the end.
+            expected = int((announced - self._start_s) / step + 0.5)
+            if count >= max(4, 0.75 * sum(self._steps.values())) and decoded < expected:
+                return (f"{decoded} frames where the {self.info.duration_s:.2f} s the container announces hold "
+                        f"{expected} at one per {step * 1e3:.0f} ms")
         if self.ended_early:
             return f"the demuxer says: {self.ended_early}"
         return None
@@ -214,14 +247,20 @@ class Source:
         `decode_errors` says how many packets were flagged corrupt (by the demuxer or the decoder, which
         with frame threading often reports no error) or could not be decoded. live: a read error or the end
         of the stream raises ConnectionLost instead."""
-        self._index, self._last_pts, self._step = 0, None, None
+        self._index, self._last_pts, self._step, self._steps = 0, None, None, {}
         if live:
             yield from self._demux(stop, live, None)
             return
         # The demuxers say "File ended prematurely" (Matroska) or "partial file" (MP4) only in their log.
-        with av.logging.Capture(local=True) as logs:
+        with av.logging.Capture(local=False) as logs:   # decoder threads log too
             yield from self._demux(stop, live, logs)
         self._scan(logs)
+        # An error the decoder only logged (a missing reference, a bad NAL unit: with frame threading no
+        # packet or frame is flagged) means concealed or lost pictures: counted as damage, as many as the
+        # packets that gave no frame, at least one.
+        if self._decoder_complaint and not (stop is not None and stop()):
+            self.decode_errors += max(1, self._video_packets - self._index)
+            self.error_detail = self.error_detail or f"decoder: {self._decoder_complaint}"
 
     def _demux(self, stop, live: bool, logs: list | None) -> Iterator[DecodedFrame | av.Packet]:
         demux = self.container.demux([self.video, *self.passthrough])
@@ -247,12 +286,16 @@ class Source:
                 if packet.dts is not None:
                     yield packet
                 continue
+            self._video_packets += packet.size > 0
             yield from self._decoded(packet)
 
     def _scan(self, logs: list) -> None:
-        for _level, _name, message in logs:
+        codec = self.video.codec_context.name
+        for level, name, message in logs:
             if any(marker in message for marker in _TRUNCATION_MARKERS):
                 self.ended_early = message.strip()
+            elif name == codec and level <= av.logging.ERROR and self._decoder_complaint is None:
+                self._decoder_complaint = message.strip()
 
     def _decoded(self, packet: av.Packet) -> Iterator[DecodedFrame]:
         """The frames one packet gives, with pts that always increase."""
@@ -274,6 +317,8 @@ class Source:
                 pts = last + (self._step or 1) if last is not None else 0
             if last is not None:
                 self._step = pts - last
+                if self._step in self._steps or len(self._steps) < 64:   # beyond 64 kinds: VFR anyway
+                    self._steps[self._step] = self._steps.get(self._step, 0) + 1
             self._last_pts = pts
             yield DecodedFrame(self._rgb(frame), pts, self._index, received)
             self._index += 1
