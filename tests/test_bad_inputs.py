@@ -127,7 +127,7 @@ CASES = [
     # -- damaged inputs: exit 3, every decodable frame written
     Case("truncated mp4 (faststart, 50%)", bad.truncated, code=3, message="of the 60 frames the container announces",
          output=-1),
-    Case("truncated mkv (50%)", lambda d: bad.truncated(d, name="cut.mkv"), code=3, message="ends early",
+    Case("truncated mkv (50%)", lambda d: bad.truncated(d, name="cut.mkv"), code=3, message="the video ends at",
          output=-1, out_name="o.mkv"),
     Case("garbage in the middle (mpeg-ts)", bad.garbage_middle, code=3, message="damaged or undecodable",
          output=-1, out_name="o.mkv"),
