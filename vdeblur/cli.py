@@ -14,6 +14,7 @@ from . import __version__
 from .backends.base import backend_names
 from .config import EncodeConfig, ModelConfig, Precision, RunConfig, ShapeProfile
 from .errors import OutputError, VdeblurError
+from .urls import mask_text
 
 log = logging.getLogger("vdeblur")
 
@@ -28,6 +29,14 @@ class HelpFormatter(argparse.HelpFormatter):
                 and action.option_strings and "default" not in text):
             text += " (default: %(default)s)"
         return text
+
+
+class MaskSecrets(logging.Filter):
+    """Every log line leaves with its URLs' secrets masked, whoever wrote it (FFmpeg text included)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.msg, record.args = mask_text(record.getMessage()), None
+        return True
 
 
 class Parser(argparse.ArgumentParser):
@@ -279,6 +288,11 @@ def main(argv: list[str] | None = None) -> int:
     quiet = getattr(a, "quiet", False)
     logging.basicConfig(level=logging.WARNING if quiet else logging.INFO, format="%(message)s",
                         stream=sys.stderr)
+    # On vdeblur's logger (its records, whichever handler prints them, the progress bar's included) and on
+    # the console handlers (anything else that logs).
+    for where in (logging.getLogger("vdeblur"), *logging.getLogger().handlers):
+        if not any(isinstance(f, MaskSecrets) for f in where.filters):
+            where.addFilter(MaskSecrets())
     try:
         return {"run": _run, "bench": _bench, "export": _export, "build-engine": _build_engine}[a.command](a)
     except VdeblurError as e:
@@ -295,7 +309,7 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as e:
         if os.environ.get("VDEBLUR_DEBUG"):
             raise
-        print(f"vdeblur: error: {type(e).__name__}: {e} (set VDEBLUR_DEBUG=1 for a traceback)",
+        print(f"vdeblur: error: {type(e).__name__}: {mask_text(str(e))} (set VDEBLUR_DEBUG=1 for a traceback)",
               file=sys.stderr)
         return 1
 

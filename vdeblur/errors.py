@@ -5,10 +5,17 @@ reads the same from Python as from the command line.
 """
 
 
+from .urls import mask_text
+
+
 class VdeblurError(Exception):
-    """Base class: the message is the whole user-facing explanation. exit_code: what the CLI returns."""
+    """Base class: the message is the whole user-facing explanation, with every URL's secrets masked
+    (whatever built it). exit_code: what the CLI returns."""
 
     exit_code = 2
+
+    def __init__(self, message: str = "", *args):
+        super().__init__(mask_text(str(message)), *args)
 
 
 class UsageError(VdeblurError, ValueError):

@@ -12,7 +12,7 @@ import queue
 import signal
 import threading
 import time
-from contextlib import ExitStack
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 import torch
@@ -25,7 +25,8 @@ from .errors import DamagedInput, InputError, UsageError, VdeblurError
 from .report import run_summary, write_summary
 from .sinks import check_output, open_sink
 from .sinks.video import check_encode
-from .source import LiveSource, ReconnectPolicy, Source, is_live, mask_url
+from .live import LiveSource, ReconnectPolicy, Stopped
+from .source import Source, is_live, mask_url
 from .stages import DecodeStage, EncodeStage, Flow, InferStage, LatencyLog, open_preview
 from .stats import StageTimes
 
@@ -40,11 +41,19 @@ STOP_SIGNALS = tuple(getattr(signal, n) for n in ("SIGINT", "SIGTERM", "SIGHUP")
 class Interrupted(VdeblurError):
     """Raised after a stop by signal; the partial output has been written. summary: the run summary."""
 
-    def __init__(self, signum: int, output: Path, frames: int, summary: dict | None = None):
+    def __init__(self, signum: int, output: Path, frames: int, summary: dict | None = None, note: str = "",
+                 twice: bool = False):
         self.exit_code = 128 + signum
         self.summary = summary
         name = signal.Signals(signum).name
-        super().__init__(f"interrupted by {name}: wrote {frames} frames to {output} (partial output)")
+        if note:
+            text = f"interrupted by {name}: {note}"
+        elif twice:
+            text = (f"interrupted twice: kept the {frames} frames already in {output} (partial output; the "
+                    f"frames still in the encoder were dropped)")
+        else:
+            text = f"interrupted by {name}: wrote {frames} frames to {output} (partial output)"
+        super().__init__(text)
 
 
 def codec_idle(cfg: RunConfig, device: torch.device, live: bool) -> bool:
@@ -60,11 +69,12 @@ def codec_idle(cfg: RunConfig, device: torch.device, live: bool) -> bool:
     return device.type == "cpu" and not live
 
 
-def open_source(cfg: RunConfig, live: bool):
+def open_source(cfg: RunConfig, live: bool, stop=None):
+    """The input as a Source, or for live inputs a LiveSource that polls stop() while it connects."""
     if live:
-        source = LiveSource(cfg.input, ReconnectPolicy(cfg.reconnect_max), cfg.input_format)
         log.info(f"live source {mask_url(cfg.input)}: newest frames kept, reconnects "
                  f"{'unbounded' if cfg.reconnect_max is None else cfg.reconnect_max}")
+        source = LiveSource(cfg.input, ReconnectPolicy(cfg.reconnect_max), cfg.input_format, stop=stop)
     else:
         source = Source(cfg.input, input_format=cfg.input_format)
     if source.info.bit_depth > 8:
@@ -73,10 +83,11 @@ def open_source(cfg: RunConfig, live: bool):
     return source
 
 
-def run_threads(stages: list, flow: Flow) -> list[int]:
-    """Run each stage's run() in its own thread until all end. The first SIGINT/SIGTERM/SIGHUP (a closed
-    terminal) stops the reading (returned, so the caller can finish the output); a second one raises
-    KeyboardInterrupt at once."""
+@contextmanager
+def stop_on_signals(flow: Flow):
+    """For the whole run: the first SIGINT/SIGTERM/SIGHUP (a closed terminal) sets flow.stop, and is
+    recorded in the yielded list; a second one raises KeyboardInterrupt. (Handlers can only be installed
+    from the main thread; elsewhere signals keep their defaults.)"""
     received: list[int] = []
 
     def on_signal(signum, _frame):
@@ -89,22 +100,46 @@ def run_threads(stages: list, flow: Flow) -> list[int]:
     if threading.current_thread() is threading.main_thread():
         for sig in STOP_SIGNALS:
             old[sig] = signal.signal(sig, on_signal)
+    try:
+        yield received
+    finally:
+        for sig, h in old.items():
+            signal.signal(sig, h)
+
+
+LIVE_GRACE_S = 0.5   # how long a stopped live run waits for a read to return before finishing without it
+
+
+def run_threads(stages: list, flow: Flow, live: bool = False, deadline: float | None = None) -> None:
+    """Run each stage's run() in its own thread until all end (stages[0] decodes, and feeds stages[1]
+    through `frames`). Past `deadline` (time.monotonic()) flow.stop is set. In live mode a decode thread
+    still blocked in a read LIVE_GRACE_S after a stop is left behind: the frames in flight are finished
+    without it, so a stop takes effect within a second whatever the network does (the source closes
+    itself when the read returns)."""
     threads = [threading.Thread(target=st.run, name=type(st).__name__, daemon=True) for st in stages]
     try:
         for t in threads:
             t.start()
-        for t in threads:
-            while t.is_alive():
-                t.join(timeout=0.2)
+        stopped_at = None
+        waiting = list(threads)
+        while waiting:
+            waiting[0].join(timeout=0.05)
+            waiting = [t for t in waiting if t.is_alive()]
+            now = time.monotonic()
+            if deadline is not None and now >= deadline:
+                flow.stop.set()
+            if flow.stop.is_set() and stopped_at is None:
+                stopped_at = now
+            decoder = threads[0]
+            if (live and stopped_at is not None and decoder in waiting and now - stopped_at > LIVE_GRACE_S):
+                waiting.remove(decoder)
+                flow.abandoned = True
+                stages[0].finish_without_reading()
     except KeyboardInterrupt:
         flow.fail(KeyboardInterrupt())
         for t in threads:
             t.join(timeout=5)
         raise
-    finally:
-        for sig, h in old.items():
-            signal.signal(sig, h)
-    return received
 
 
 def check_run(cfg: RunConfig):
@@ -144,26 +179,34 @@ def run_file(cfg: RunConfig, on_progress=None, backend=None, timer: StageTimes |
     live = cfg.live if cfg.live is not None else is_live(cfg.input, cfg.input_format)
     preview = open_preview() if cfg.preview else None
     timer = timer if timer is not None else StageTimes(STAGES)
+    flow = Flow()
+    # --duration counts from the start, connecting included: a source that is down cannot hold a run.
+    deadline = time.monotonic() + cfg.duration_s if cfg.duration_s is not None else None
+    past_deadline = lambda: deadline is not None and time.monotonic() >= deadline  # noqa: E731
     with ExitStack() as stack:
-        source = open_source(cfg, live)
+        received = stack.enter_context(stop_on_signals(flow))
+        try:
+            source = open_source(cfg, live, stop=lambda: flow.stop.is_set() or past_deadline())
+        except Stopped as e:
+            if received:
+                raise Interrupted(received[0], dest, 0, note=str(e)) from None
+            raise InputError(f"no video frames from {mask_url(cfg.input)} within --duration {cfg.duration_s:g} s "
+                             f"(it never connected); nothing written") from None
         stack.callback(source.close)
         info = source.info
         sink = open_sink(dest, info, cfg.encode, info.width * (2 if cfg.compare else 1), info.height,
                          source.passthrough, live=live, overwrite=cfg.overwrite,
                          left_out=getattr(source, "left_out", []))
-        # Leaving by an exception (a stage's error, a second Ctrl-C, a missing model) removes the output;
-        # success closes it.
+        # Leaving by an exception (a stage's error, a missing model) removes the output; success closes it.
         stack.push(lambda exc_type, *_: sink.abort() if exc_type is not None else None)
         owns_backend = backend is None
         backend = open_backend(cfg.model, log=log.info) if owns_backend else backend
         deblurrer = Deblurrer(backend, timer, owns_backend=owns_backend, scene_cut=cfg.scene_cut)
         stack.callback(deblurrer.close)
-        flow = Flow()
         frames = queue.Queue(maxsize=cfg.live_queue if live else cfg.queue_size)
         done, packets = queue.Queue(maxsize=cfg.queue_size), queue.Queue()
-        t_begin = time.perf_counter()
         enough = lambda: ((cfg.max_frames is not None and flow.counts["decoded"] >= cfg.max_frames)  # noqa: E731
-                          or (cfg.duration_s is not None and time.perf_counter() - t_begin >= cfg.duration_s))
+                          or past_deadline())
         idle = codec_idle(cfg, backend.device, live)
         total = progress_total(info, cfg)
         progress = (lambda n: on_progress(n, total)) if on_progress is not None else None  # noqa: E731
@@ -173,7 +216,15 @@ def run_file(cfg: RunConfig, on_progress=None, backend=None, timer: StageTimes |
                   EncodeStage(sink, flow, timer, done, packets, idle=idle, preview=preview, on_progress=progress,
                               latency=LatencyLog(cfg.stats_interval_s, flow, source))]
         t_start = time.perf_counter()
-        received = run_threads(stages, flow)
+        try:
+            run_threads(stages, flow, live=live, deadline=deadline)
+        except KeyboardInterrupt:
+            if not live:
+                raise
+            # A second Ctrl-C in live mode: quit now, but keep what the container already holds (the
+            # frames still inside the encoder are lost).
+            kept = sink.salvage()
+            raise Interrupted(received[0] if received else signal.SIGINT, dest, kept, twice=True) from None
         wall = time.perf_counter() - t_start
         if flow.error is not None:
             err = flow.error

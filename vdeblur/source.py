@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import logging
 import os
-import random
 import time
 from dataclasses import dataclass
 from fractions import Fraction
@@ -105,6 +104,7 @@ class Source:
     def __init__(self, path: str, options: dict | None = None, input_format: str | None = None,
                  timeout: float | tuple[float, float] | None = None):
         self.path = path
+        self._read_timeout = timeout[1] if isinstance(timeout, tuple) else (timeout or 0)
         self.decode_errors = 0            # packets that were damaged or could not be decoded
         self.error_detail: str | None = None
         self._last_pts: int | None = None
@@ -275,6 +275,8 @@ class Source:
                 return
             except av.error.FFmpegError as e:
                 if live:
+                    if isinstance(e, av.error.ExitError):   # FFmpeg's words for our read timeout
+                        raise ConnectionLost(f"no data for {self._read_timeout:g} s") from None
                     raise ConnectionLost(e.strerror or str(e)) from None
                 self.decode_errors += 1
                 self.error_detail = f"demuxing stopped: {e.strerror or e}"
@@ -325,123 +327,3 @@ class Source:
 
     def close(self) -> None:
         self.container.close()
-
-
-@dataclass(frozen=True)
-class ReconnectPolicy:
-    """Exponential backoff with jitter. max_attempts: connection attempts allowed per outage (None: no
-    limit; 0: never reconnect)."""
-
-    max_attempts: int | None = None
-    base_s: float = 0.5
-    cap_s: float = 10.0
-
-    def delay(self, attempt: int, rng: random.Random) -> float:
-        return min(self.cap_s, self.base_s * 2 ** attempt) * rng.uniform(0.5, 1.5)
-
-
-def live_options(url: str, transport: str = "tcp") -> dict:
-    """Low-latency open options for a live source."""
-    opts = {"fflags": "nobuffer", "flags": "low_delay"}
-    if url.lower().startswith(("rtsp://", "rtsps://")):
-        opts.update({"rtsp_transport": transport, "timeout": "5000000"})   # socket timeout, microseconds
-    return opts
-
-
-class LiveSource:
-    """A live input that reconnects: frames keep monotonically increasing pts across reconnects, and
-    `segment` tells the consumer when to reset its recurrent state. Only the video is read."""
-
-    def __init__(self, path: str, policy: ReconnectPolicy, input_format: str | None = None,
-                 options: dict | None = None, read_timeout: float = 5.0, seed: int | None = None):
-        self.path = path
-        self.policy = policy
-        self.input_format = input_format
-        self.extra_options = options or {}
-        self.read_timeout = read_timeout
-        self.rng = random.Random(seed)
-        self.reconnects = 0
-        self.decode_errors = 0
-        self.error_detail = None
-        self.passthrough: list = []          # live mode remuxes no audio (README: live streams)
-        self._src = self._connect(first=True)
-        self.info = self._src.info
-
-    def _open(self) -> Source:
-        last: Exception | None = None
-        transports = ("tcp", "udp") if self.path.lower().startswith("rtsp") else ("tcp",)
-        for transport in transports:   # RTSP over TCP first, UDP as the fallback
-            opts = {**live_options(self.path, transport), **self.extra_options}
-            try:
-                return Source(self.path, opts, self.input_format, timeout=(10.0, self.read_timeout))
-            except InputError as e:
-                last = e
-        raise last  # type: ignore[misc]
-
-    def _connect(self, first: bool = False) -> Source:
-        attempt = 0
-        while True:
-            try:
-                return self._open()
-            except InputError as e:
-                if self.policy.max_attempts is not None and attempt >= self.policy.max_attempts:
-                    raise InputError(f"cannot connect to {mask_url(self.path)} after {attempt + 1} attempt(s): "
-                                     f"{e}") from None
-                wait = self.policy.delay(attempt, self.rng)
-                attempt += 1
-                log.warning(f"{'connect' if first else 'reconnect'} to {mask_url(self.path)} failed ({e}); "
-                            f"attempt {attempt} in {wait:.1f} s")
-                time.sleep(wait)
-
-    def items(self, stop=None) -> Iterator[DecodedFrame]:
-        tb = self.info.time_base
-        offset, last_out, step, segment = 0, None, None, 0
-        index = 0
-        src = self._src
-        while True:
-            seg_first = None
-            try:
-                for item in src.items(stop, live=True):
-                    if not isinstance(item, DecodedFrame):
-                        continue
-                    pts = item.pts
-                    if src.info.time_base != tb:
-                        pts = int(round(pts * src.info.time_base / tb))
-                    if seg_first is None:
-                        seg_first = pts
-                    out = offset + pts - seg_first
-                    if last_out is not None and out <= last_out:
-                        out = last_out + (step or 1)
-                    if last_out is not None:
-                        step = out - last_out
-                    last_out = out
-                    if item.rgb.shape[:2] != (self.info.height, self.info.width):
-                        import cv2
-
-                        # The output stream cannot change size: scale to the first connection's size.
-                        item.rgb = cv2.resize(item.rgb, (self.info.width, self.info.height),
-                                              interpolation=cv2.INTER_AREA)
-                    item.pts, item.index, item.segment = out, index, segment
-                    index += 1
-                    yield item
-                return   # stop() asked us to end
-            except ConnectionLost as e:
-                src.close()
-                if stop is not None and stop():
-                    return
-                if self.policy.max_attempts == 0:
-                    log.warning(f"{mask_url(self.path)}: {e}; reconnecting is off (--reconnect-max 0)")
-                    return
-                self.reconnects += 1
-                wait = self.policy.delay(0, self.rng)
-                log.warning(f"{mask_url(self.path)}: {e}; reconnecting (reconnect {self.reconnects}) in {wait:.1f} s")
-                time.sleep(wait)
-                self._src = src = self._connect()
-                offset = (last_out or 0) + (step or 1)
-                segment += 1
-
-    def close(self) -> None:
-        try:
-            self._src.close()
-        except Exception:
-            pass

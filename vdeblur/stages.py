@@ -34,6 +34,7 @@ class Flow:
     stop: threading.Event = field(default_factory=threading.Event)
     failed: threading.Event = field(default_factory=threading.Event)
     error: BaseException | None = None
+    abandoned: bool = False      # live: the decode thread was left blocked in a read (run_threads)
     counts: dict = field(default_factory=lambda: {"decoded": 0, "written": 0, "dropped": 0})
 
     def fail(self, e: BaseException) -> None:
@@ -118,7 +119,15 @@ class DecodeStage:
         except BaseException as e:  # noqa: BLE001 - handed to the main thread
             flow.fail(e)
         finally:
-            flow.put(self.frames, END)
+            if self.live:
+                self._put_newest(END)
+            else:
+                flow.put(self.frames, END)
+
+    def finish_without_reading(self) -> None:
+        """Live mode, called from another thread while run() is blocked in a read after a stop: END goes to
+        the model step now, so the frames already decoded are finished without waiting for the network."""
+        self._put_newest(END)
 
 
 class InferStage:

@@ -32,6 +32,9 @@ class Sink(Protocol):
     def close(self) -> Path | str:
         """Finish and put the output in place; returns where it is."""
 
+    def salvage(self) -> int:
+        """Stop at once but keep what is already complete at the destination; returns the frames kept."""
+
     def abort(self) -> None:
         """Remove what was written; the destination is left as it was."""
 

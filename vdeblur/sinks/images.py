@@ -86,6 +86,11 @@ class ImageSequenceSink:
         self.tmp.rmdir()
         return self.pattern
 
+    def salvage(self) -> int:
+        """Keep the images written so far (every one is complete)."""
+        self.close()
+        return self.frames
+
     def abort(self) -> None:
         try:
             self._times.close()

@@ -356,6 +356,24 @@ class FileSink:
             raise
         return self.final
 
+    def salvage(self) -> int:
+        """Quit now but keep what the container already holds (a second Ctrl-C in live mode): close it
+        without flushing the encoder and put it in place. Returns how many frames were handed to it."""
+        try:
+            self.container.close()
+        except Exception:  # noqa: BLE001 - keep what is there
+            pass
+        if self.tmp is None:
+            return self.frames
+        try:
+            if self.tmp.stat().st_size > 0:
+                files.publish(self.tmp, self.final, self.overwrite)
+                return self.frames
+        except (OSError, OutputError):
+            pass
+        self.tmp.unlink(missing_ok=True)
+        return 0
+
     def abort(self) -> None:
         try:
             if getattr(self, "container", None) is not None:

@@ -1,0 +1,292 @@
+"""Live sources (streams, cameras): a Source that reconnects, keeps one timeline, and can always be stopped.
+
+    src = LiveSource(url, ReconnectPolicy(), stop=lambda: flag.is_set())
+    for frame in src.items(): ...       # DecodedFrame; frame.segment changes where the past is another stream
+
+Every wait here (connecting, the backoff between attempts) looks at `stop` at least every 50 ms, so a stop
+request ends a run within a second in every state; a read that blocks is bounded by read_timeout and the
+pipeline stops waiting for it (pipeline.run_threads) rather than the other way round.
+"""
+from __future__ import annotations
+
+import logging
+import random
+import statistics
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass
+from fractions import Fraction
+from typing import Callable, Iterator
+
+from .errors import InputError, VdeblurError
+from .source import ConnectionLost, DecodedFrame, Source
+from .urls import mask_url
+
+log = logging.getLogger("vdeblur")
+POLL_S = 0.05
+
+
+class Stopped(VdeblurError):
+    """A stop request (signal, --duration) came before the live source delivered its first frame."""
+
+
+@dataclass(frozen=True)
+class ReconnectPolicy:
+    """Exponential backoff with jitter, the jittered wait capped at cap_s. max_attempts: connection
+    attempts allowed per outage (None: no limit; 0: never reconnect)."""
+
+    max_attempts: int | None = None
+    base_s: float = 0.5
+    cap_s: float = 10.0
+
+    def delay(self, attempt: int, rng: random.Random) -> float:
+        return min(self.cap_s, self.base_s * 2 ** attempt * rng.uniform(0.5, 1.5))
+
+
+def live_options(url: str, transport: str = "tcp") -> dict:
+    """Low-latency open options for a live source. (Not fflags=nobuffer: it throws away the packets read
+    while probing, the first keyframe among them, and a stream then shows nothing until its next one.)"""
+    opts = {"flags": "low_delay"}
+    if url.lower().startswith(("rtsp://", "rtsps://")):
+        opts.update({"rtsp_transport": transport, "timeout": "5000000"})   # socket timeout, microseconds
+    return opts
+
+
+class Timeline:
+    """Output timestamps for a live stream: strictly increasing, one frame period apart across reconnects
+    and publisher restarts, whatever the input's timestamps do.
+
+    The frame period is the median of the recent regular steps (the stream's nominal rate until there are
+    some). A step backwards, or forwards by more than max(10 periods, 1 s), is a discontinuity: the
+    timeline continues one period after the last frame and the caller resets the recurrent state."""
+
+    def __init__(self, time_base: Fraction, nominal_rate: Fraction | None):
+        self.tb = time_base
+        self.nominal = (max(1, round(1 / (nominal_rate * time_base))) if nominal_rate else None)
+        self.recent: deque[int] = deque(maxlen=32)
+        self.offset = 0              # added to the input's pts
+        self.last: int | None = None
+        self.restarted = False
+        self.one_second = max(1, round(1 / time_base))
+
+    @property
+    def period(self) -> int:
+        return int(statistics.median(self.recent)) if self.recent else (self.nominal or 1)
+
+    def place(self, pts: int) -> tuple[int, bool]:
+        """(output pts, whether the input's timestamps jumped here)."""
+        if self.last is None:
+            self.offset, self.last = -pts, 0
+            return 0, False
+        out = pts + self.offset
+        step = out - self.last
+        period = self.period
+        restarted, self.restarted = self.restarted, False
+        if restarted or step <= 0 or step > max(10 * period, self.one_second):
+            out = self.last + period
+            self.offset = out - pts
+            self.last = out
+            return out, not restarted
+        self.recent.append(step)
+        self.last = out
+        return out, False
+
+    def restart(self) -> None:
+        """A new connection: its first frame continues one period after the last, whatever its pts."""
+        self.restarted = True
+
+
+class LiveSource:
+    """A live input that reconnects: frames keep monotonically increasing pts across reconnects, and
+    `segment` tells the consumer when to reset its recurrent state. Only the video is read.
+
+    stop: polled while connecting and between attempts; when it turns true, a first connection that has
+    not succeeded raises Stopped and items() ends."""
+
+    def __init__(self, path: str, policy: ReconnectPolicy, input_format: str | None = None,
+                 options: dict | None = None, read_timeout: float = 5.0, seed: int | None = None,
+                 stop: Callable[[], bool] | None = None, open_timeout: float = 10.0):
+        self.path = path
+        self.policy = policy
+        self.input_format = input_format
+        self.extra_options = options or {}
+        self.read_timeout = read_timeout
+        self.open_timeout = open_timeout
+        self.stop = stop or (lambda: False)
+        self.rng = random.Random(seed)
+        self.reconnects = 0
+        self._errors_before = 0        # decode errors of the connections already closed
+        self.error_detail = None
+        self.passthrough: list = []    # live mode remuxes no audio (README: live streams)
+        self.left_out: list = []
+        self._lock = threading.Lock()
+        self._reading = False
+        self._closed = False
+        src = self._connect(first=True)
+        if src is None:
+            raise Stopped(f"stopped while connecting to {mask_url(path)}: nothing was received")
+        self._src = src
+        self.info = src.info
+
+    @property
+    def decode_errors(self) -> int:
+        return self._errors_before + self._src.decode_errors
+
+    def _open(self) -> Source:
+        last: Exception | None = None
+        transports = ("tcp", "udp") if self.path.lower().startswith("rtsp") else ("tcp",)
+        for transport in transports:   # RTSP over TCP first, UDP as the fallback
+            opts = {**live_options(self.path, transport), **self.extra_options}
+            try:
+                return Source(self.path, opts, self.input_format, timeout=(self.open_timeout, self.read_timeout))
+            except InputError as e:
+                last = e
+        raise last  # type: ignore[misc]
+
+    def _open_or_stop(self) -> Source | None:
+        """_open() in a helper thread, so that a stop request is seen while FFmpeg waits for the network;
+        None when stopped (the helper closes what it opens after that)."""
+        box: dict = {}
+        lock = threading.Lock()
+
+        def work():
+            try:
+                src = self._open()
+            except BaseException as e:  # noqa: BLE001 - handed over below
+                with lock:
+                    box["error"] = e
+                return
+            with lock:
+                if box.get("abandoned"):
+                    src.close()
+                else:
+                    box["source"] = src
+
+        t = threading.Thread(target=work, name="LiveConnect", daemon=True)
+        t.start()
+        while t.is_alive():
+            t.join(POLL_S)
+            if self.stop():
+                with lock:
+                    if "source" not in box and "error" not in box:
+                        box["abandoned"] = True
+                        return None
+        if "error" in box:
+            raise box["error"]
+        return box["source"]
+
+    def _wait(self, seconds: float) -> bool:
+        """Sleep up to `seconds`; True when stopped meanwhile."""
+        end = time.monotonic() + seconds
+        while time.monotonic() < end:
+            if self.stop():
+                return True
+            time.sleep(min(POLL_S, max(0.0, end - time.monotonic())))
+        return self.stop()
+
+    def _connect(self, first: bool = False) -> Source | None:
+        """A connected Source, or None when stopped; InputError once max_attempts are used up."""
+        attempt, t0 = 0, time.monotonic()
+        while True:
+            if self.stop():
+                return None
+            try:
+                src = self._open_or_stop()
+                if src is not None and (attempt or not first):
+                    log.info(f"{'connected' if first else 'reconnected'} to {mask_url(self.path)} after "
+                             f"{attempt + 1} attempt(s), {time.monotonic() - t0:.1f} s")
+                return src
+            except InputError as e:
+                if self.policy.max_attempts is not None and attempt >= self.policy.max_attempts:
+                    raise InputError(f"cannot connect to {mask_url(self.path)} after {attempt + 1} attempt(s): "
+                                     f"{e}") from None
+                wait = self.policy.delay(attempt, self.rng)
+                attempt += 1
+                log.warning(f"{'connect' if first else 'reconnect'} to {mask_url(self.path)} failed ({e}); "
+                            f"attempt {attempt + 1} in {wait:.1f} s")
+                if self._wait(wait):
+                    return None
+
+    def items(self, stop: Callable[[], bool] | None = None) -> Iterator[DecodedFrame]:
+        """Frames until stop() (or the source's own stop) is true, or the source is gone for good."""
+        stopped = (lambda: self.stop() or self._closed or (stop is not None and stop()))  # noqa: E731
+        tb = self.info.time_base
+        timeline = Timeline(tb, self.info.rate)
+        index, segment = 0, 0
+        with self._lock:
+            self._reading = True
+        src = self._src
+        try:
+            while True:
+                try:
+                    for item in src.items(stopped, live=True):
+                        if not isinstance(item, DecodedFrame):
+                            continue
+                        pts = item.pts
+                        if src.info.time_base != tb:
+                            pts = int(round(pts * src.info.time_base / tb))
+                        out, jump = timeline.place(pts)
+                        if jump:
+                            segment += 1
+                            log.warning(f"{mask_url(self.path)}: timestamps jumped; continuing the timeline at "
+                                        f"{float(out * tb):.2f} s and starting the network's memory afresh")
+                        if item.rgb.shape[:2] != (self.info.height, self.info.width):
+                            import cv2
+
+                            # The output stream cannot change size: scale to the first connection's size.
+                            item.rgb = cv2.resize(item.rgb, (self.info.width, self.info.height),
+                                                  interpolation=cv2.INTER_AREA)
+                        item.pts, item.index, item.segment = out, index, segment
+                        index += 1
+                        yield item
+                    return   # stopped
+                except ConnectionLost as e:
+                    self._errors_before += src.decode_errors
+                    self.error_detail = src.error_detail or self.error_detail
+                    src.close()
+                    src = self._src = _Closed(src)
+                    if stopped():
+                        return
+                    if self.policy.max_attempts == 0:
+                        log.warning(f"{mask_url(self.path)}: {e}; reconnecting is off (--reconnect-max 0)")
+                        return
+                    self.reconnects += 1
+                    wait = self.policy.delay(0, self.rng)
+                    log.warning(f"{mask_url(self.path)}: {e}; reconnecting (reconnect {self.reconnects}) in "
+                                f"{wait:.1f} s")
+                    if self._wait(wait):
+                        return
+                    new = self._connect()
+                    if new is None:
+                        return
+                    src = self._src = new
+                    timeline.restart()
+                    segment += 1
+        finally:
+            with self._lock:
+                self._reading = False
+                if self._closed:
+                    self._src.close()
+
+    def close(self) -> None:
+        """Close now, or, while items() is inside a blocking read in another thread, as soon as it returns
+        (closing a container under a reading thread would crash FFmpeg)."""
+        with self._lock:
+            self._closed = True
+            if not self._reading:
+                try:
+                    self._src.close()
+                except Exception:  # noqa: BLE001 - closing is best effort
+                    pass
+
+
+class _Closed:
+    """Stands in for a closed connection between an outage and the next connection."""
+
+    def __init__(self, src: Source):
+        self.decode_errors = 0
+        self.error_detail = src.error_detail
+
+    def close(self) -> None:
+        pass
