@@ -252,3 +252,183 @@ def test_push_to_rtsp_server(live_clip, tmp_path, tiny_weights):
             assert sum(1 for _ in c.decode(video=0)) >= 10
     finally:
         srv.stop()
+
+
+# ---- stopping in every state ------------------------------------------------------------------------------
+
+def _stop_after(p: subprocess.Popen, sig, wait_s: float) -> tuple[float, str]:
+    """Send sig after wait_s; returns how long the process took to exit after it, and its stderr."""
+    time.sleep(wait_s)
+    t0 = time.time()
+    p.send_signal(sig)
+    _, err = p.communicate(timeout=30)
+    return time.time() - t0, err
+
+
+@pytest.mark.parametrize("sig,code", [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+def test_stop_while_connecting_is_prompt(tmp_path, tiny_weights, sig, code):
+    """The source never answers: the run sits in connect attempts and backoff waits, and still ends within
+    a second of the signal, with nothing written."""
+    port = _free_port()
+    out = tmp_path / "o.mp4"
+    p = subprocess.Popen([*CLI, "run", f"rtsp://u:{SECRET}@127.0.0.1:{port}/x", "-o", str(out), "--model",
+                          str(tiny_weights)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    took, err = _stop_after(p, sig, 4.0)
+    assert took < 1.5, took
+    assert p.returncode == code and "nothing was received" in err, err
+    assert SECRET not in err
+    assert not out.exists() and not [f for f in tmp_path.iterdir() if ".partial" in f.name]
+
+
+def test_duration_bounds_a_source_that_never_connects(tmp_path, tiny_weights):
+    port = _free_port()
+    t0 = time.time()
+    r = run_live([f"rtsp://127.0.0.1:{port}/x", "-o", tmp_path / "o.mp4", "--model", tiny_weights, "--duration", "3"])
+    assert time.time() - t0 < 3 + 4     # + start-up of the interpreter and torch
+    assert r.returncode == 2 and "never connected" in r.stderr, r.stderr
+
+
+def _udp_publisher(clip: Path, port: int) -> subprocess.Popen:
+    return subprocess.Popen(["ffmpeg", "-loglevel", "error", "-re", "-stream_loop", "-1", "-i", str(clip), "-c",
+                             "copy", "-f", "mpegts", f"udp://127.0.0.1:{port}?pkt_size=1316"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def _wait_frames(tmp_path: Path, min_bytes: int = 2000, timeout: float = 60) -> None:
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        parts = [f for f in tmp_path.iterdir() if ".partial" in f.name]
+        if parts and parts[0].stat().st_size > min_bytes:
+            return
+        time.sleep(0.1)
+    raise TimeoutError("no output was written")
+
+
+@pytest.mark.parametrize("state", ["blocked in a read", "reconnecting"])
+def test_stop_while_the_source_is_down_keeps_a_playable_output(live_clip, tmp_path, tiny_weights, state):
+    """The UDP publisher dies mid-run. Blocked in a read (5 s read timeout) or in the reconnect loop after
+    it, SIGINT ends the run within a second and the frames already processed are a playable file."""
+    port = _free_port()
+    pub = _udp_publisher(live_clip, port)
+    out = tmp_path / "o.mp4"
+    p = subprocess.Popen([*CLI, "run", f"udp://127.0.0.1:{port}", "-o", str(out), "--model", str(tiny_weights)],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        _wait_frames(tmp_path)
+        pub.kill()
+        pub.wait()
+        took, err = _stop_after(p, signal.SIGINT, 1.0 if state == "blocked in a read" else 7.0)
+    finally:
+        pub.kill()
+        p.kill()
+    assert took < 1.5, (took, err)
+    assert p.returncode == 130, err
+    if state == "reconnecting":
+        assert "no data for 5 s" in err and "Immediate exit" not in err
+    assert "partial" in err
+    assert len(out_pts(out)) > 0
+    assert not [f for f in tmp_path.iterdir() if ".partial" in f.name]
+
+
+def test_duration_ends_a_run_whose_source_went_down(live_clip, tmp_path, tiny_weights):
+    port = _free_port()
+    pub = _udp_publisher(live_clip, port)
+    out = tmp_path / "o.mp4"
+    t0 = time.time()
+    p = subprocess.Popen([*CLI, "run", f"udp://127.0.0.1:{port}", "-o", str(out), "--model", str(tiny_weights),
+                          "--duration", "8"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        _wait_frames(tmp_path)
+        pub.kill()
+        _, err = p.communicate(timeout=60)
+    finally:
+        pub.kill()
+        p.kill()
+    assert p.returncode == 0, err
+    assert time.time() - t0 < 8 + 5
+    assert len(out_pts(out)) > 0
+
+
+def test_second_ctrl_c_keeps_what_was_finalised(live_clip, tmp_path, tiny_weights):
+    """Live MP4 output is fragmented: a second Ctrl-C quits at once and keeps every complete fragment."""
+    port = _free_port()
+    pub = _udp_publisher(live_clip, port)
+    out = tmp_path / "o.mp4"
+    # A slow model keeps frames in flight, so the first Ctrl-C alone would take a while to finish.
+    p = subprocess.Popen([*CLI, "run", f"udp://127.0.0.1:{port}", "-o", str(out), "--model", str(tiny_weights),
+                          "--throttle", "30"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        _wait_frames(tmp_path, min_bytes=20000)
+        p.send_signal(signal.SIGINT)
+        time.sleep(0.05)
+        p.send_signal(signal.SIGINT)
+        _, err = p.communicate(timeout=30)
+    finally:
+        pub.kill()
+        p.kill()
+    assert p.returncode == 130, err
+    assert "kept the" in err or "partial" in err, err
+    assert len(out_pts(out)) > 0
+
+
+# ---- passwords in every URL form --------------------------------------------------------------------------
+
+def test_no_url_form_leaks_the_password(server, tmp_path, tiny_weights):
+    port = server.client_port
+    forms = [f"rtsp://:{SECRET}@127.0.0.1:{port}/live", f"rtsp://user:p@{SECRET}@127.0.0.1:{port}/live",
+             f"rtsp://user:p%2F{SECRET}@127.0.0.1:{port}/live?token={SECRET}"]
+    for i, url in enumerate(forms):
+        js = tmp_path / f"s{i}.json"
+        r = run_live([url, "-o", tmp_path / f"o{i}.mp4", "--model", tiny_weights, "--max-frames", "5",
+                      "--stats-interval", "0.2", "--json", js])
+        assert r.returncode == 0, r.stderr
+        assert SECRET not in r.stderr and SECRET not in js.read_text()
+        assert "rtsp://***@127.0.0.1" in r.stderr
+
+
+# ---- the timeline across publisher restarts ----------------------------------------------------------------
+
+@pytest.mark.parametrize("gap_s", [0.3, 7.0])
+def test_timeline_survives_a_publisher_restart(live_clip, tmp_path, tiny_weights, gap_s):
+    """A UDP MPEG-TS publisher restarts: quickly (within the read timeout: its timestamps jump back) or
+    slowly (a reconnect). 250 frames at 25 fps must span about 10 s, not stretch."""
+    port = _free_port()
+    pub = _udp_publisher(live_clip, port)
+    out, js = tmp_path / "o.mkv", tmp_path / "s.json"
+    p = subprocess.Popen([*CLI, "run", f"udp://127.0.0.1:{port}", "-o", str(out), "--model", str(tiny_weights),
+                          "--max-frames", "250", "--json", str(js)],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        _wait_frames(tmp_path)
+        time.sleep(2.0)
+        pub.kill()
+        pub.wait()
+        time.sleep(gap_s)
+        pub = _udp_publisher(live_clip, port)
+        _, err = p.communicate(timeout=120)
+    finally:
+        pub.kill()
+        p.kill()
+    assert p.returncode == 0, err
+    s = json.loads(js.read_text())
+    with av.open(str(out)) as c:
+        st = c.streams.video[0]
+        secs = [float(f.pts * st.time_base) for f in c.decode(st)]
+    assert len(secs) == s["frames_out"] and all(b > a for a, b in zip(secs, secs[1:]))
+    span = secs[-1] - secs[0]
+    expected = (s["frames_in"] - 1) / 25
+    assert abs(span - expected) < 0.5, (span, expected)
+    assert ("jumped" in err) or s["reconnects"] >= 1, err
+
+
+def test_bench_measures_a_live_source_for_the_frames_asked(live_clip, tmp_path, tiny_weights):
+    port = _free_port()
+    pub = _udp_publisher(live_clip, port)
+    try:
+        r = subprocess.run([*CLI, "bench", f"udp://127.0.0.1:{port}", "--model", str(tiny_weights), "--frames", "30",
+                            "--json", str(tmp_path / "b.json")], capture_output=True, text=True, timeout=120)
+    finally:
+        pub.kill()
+    assert r.returncode == 0, r.stderr
+    res = json.loads((tmp_path / "b.json").read_text())["results"][0]
+    assert 0 < res["frames"] <= 30

@@ -37,3 +37,35 @@ def test_live_source_without_reconnect_ends_at_the_first_outage(tmp_path):
         assert len(list(src.items())) == 4 and src.reconnects == 0
     finally:
         src.close()
+
+
+def test_timeline_keeps_one_period_across_jumps():
+    from fractions import Fraction
+
+    from vdeblur.live import Timeline
+
+    t = Timeline(Fraction(1, 90000), Fraction(25))
+    outs, jumps = [], []
+    pts = [1000 + 3600 * i for i in range(10)]            # 25 fps
+    pts += [500 + 3600 * i for i in range(10)]             # the publisher restarts: its clock starts over
+    pts += [10 ** 9 + 3600 * i for i in range(10)]         # and then leaps forwards by hours
+    pts += [None, None]                                    # frames without timestamps
+    for p in pts:
+        o, j = t.place(p)
+        outs.append(o)
+        jumps.append(j)
+    steps = {b - a for a, b in zip(outs, outs[1:])}
+    assert steps == {3600}, steps                           # one frame period everywhere
+    assert [i for i, j in enumerate(jumps) if j] == [10, 20]
+    t.restart()                                             # a reconnect: continue, not reported as a jump
+    assert t.place(42) == (outs[-1] + 3600, False)
+
+
+def test_backoff_is_capped_after_the_jitter():
+    import random
+
+    from vdeblur.live import ReconnectPolicy
+
+    rng = random.Random(0)
+    waits = [ReconnectPolicy(cap_s=10.0).delay(a, rng) for a in range(20) for _ in range(20)]
+    assert max(waits) <= 10.0 and min(waits) >= 0.25

@@ -27,7 +27,8 @@ from .backends import open_backend
 from .config import EncodeConfig, ModelConfig, Precision, RunConfig
 from .errors import VdeblurError
 from .geometry import FrameGeometry
-from .pipeline import STAGES, run_file
+from .pipeline import STAGES, Interrupted, run_file
+from .source import is_live
 from .stats import StageTimes, summarize
 
 log = logging.getLogger("vdeblur")
@@ -180,7 +181,7 @@ def run_one(bc: BenchConfig, tmp: Path) -> tuple[dict, dict]:
     try:
         from .source import Source
 
-        src = Source(clip)
+        src = Source(clip, timeout=(10.0, 5.0) if is_live(clip) else None)
         w, h = src.info.width, src.info.height
         src.close()
         _warmup(backend, h, w, bc.warmup_s)
@@ -188,9 +189,16 @@ def run_one(bc: BenchConfig, tmp: Path) -> tuple[dict, dict]:
             torch.cuda.reset_peak_memory_stats()
         timer = StageTimes(STAGES)
         out = tmp / "bench_out.mp4"
+        # A live input is bounded by --frames (bench_args makes sure it was given).
         cfg = RunConfig(input=clip, output=str(out), overwrite=True, model=bc.model, encode=bc.encode,
-                        progress=False)
-        s = run_file(cfg, backend=backend, timer=timer)
+                        progress=False, max_frames=bc.frames if bc.input and is_live(bc.input) else None)
+        try:
+            s = run_file(cfg, backend=backend, timer=timer)
+        except Interrupted as e:    # its message names an output in a folder about to be removed
+            stopped = VdeblurError(f"bench interrupted after {e.summary['frames_out'] if e.summary else 0} frames; "
+                                   f"no figures were written")
+            stopped.exit_code = e.exit_code
+            raise stopped from None
         model = _model_only(backend, h, w, s["frames_out"])
         result = {
             "backend": backend.name, "device": str(backend.device), "model": backend.info.get("preset", bc.model.spec),

@@ -145,7 +145,8 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("input", nargs="?", help="video file to run through the pipeline (default: synthetic clip)")
     b.add_argument("--synthetic", default=None, metavar="WxH", help="synthetic clip size (default 640x360)")
     _add_model_args(b)
-    b.add_argument("--frames", type=int, default=300, help="frames of the synthetic clip")
+    b.add_argument("--frames", type=int, help="frames of the synthetic clip (default 300); with a live INPUT "
+                   "(a stream URL or a camera) the frames to measure, which it needs")
     b.add_argument("--warmup-s", type=float, default=0.5, help="backend warm-up time before measuring")
     b.add_argument("--matrix", nargs="+", metavar="KEY=V1,V2",
                    help="run every combination, e.g. backend=onnxruntime,torch size=640x360,1280x720")
@@ -225,12 +226,16 @@ def _bench(a) -> int:
 
     if a.input and a.synthetic:
         raise VdeblurError("give INPUT or --synthetic, not both")
-    if a.frames < 1:
-        raise VdeblurError("--frames must be at least 1")
-    if a.input:
-        from .source import Source
+    from .source import Source, is_live
 
+    if a.frames is not None and a.frames < 1:
+        raise VdeblurError("--frames must be at least 1")
+    if a.input and is_live(a.input):
+        if a.frames is None:
+            raise VdeblurError("a live INPUT never ends by itself: give --frames N to say how many frames to measure")
+    elif a.input:
         Source(a.input).close()   # a bad input fails here with its one-line error
+    a.frames = a.frames or 300
     if a.plot:
         try:
             import matplotlib  # noqa: F401

@@ -74,8 +74,10 @@ class Timeline:
     def period(self) -> int:
         return int(statistics.median(self.recent)) if self.recent else (self.nominal or 1)
 
-    def place(self, pts: int) -> tuple[int, bool]:
-        """(output pts, whether the input's timestamps jumped here)."""
+    def place(self, pts: int | None) -> tuple[int, bool]:
+        """(output pts, whether the input's timestamps jumped here). A frame without pts is one period on."""
+        if pts is None:
+            pts = (self.last if self.last is not None else 0) + self.period - self.offset
         if self.last is None:
             self.offset, self.last = -pts, 0
             return 0, False
@@ -139,7 +141,9 @@ class LiveSource:
         for transport in transports:   # RTSP over TCP first, UDP as the fallback
             opts = {**live_options(self.path, transport), **self.extra_options}
             try:
-                return Source(self.path, opts, self.input_format, timeout=(self.open_timeout, self.read_timeout))
+                src = Source(self.path, opts, self.input_format, timeout=(self.open_timeout, self.read_timeout))
+                src.raw_pts = True     # Timeline sees the jumps, to re-time them and reset the state
+                return src
             except InputError as e:
                 last = e
         raise last  # type: ignore[misc]
@@ -224,7 +228,7 @@ class LiveSource:
                         if not isinstance(item, DecodedFrame):
                             continue
                         pts = item.pts
-                        if src.info.time_base != tb:
+                        if pts is not None and src.info.time_base != tb:
                             pts = int(round(pts * src.info.time_base / tb))
                         out, jump = timeline.place(pts)
                         if jump:

@@ -243,9 +243,15 @@ def run_file(cfg: RunConfig, on_progress=None, backend=None, timer: StageTimes |
     write_summary(cfg.json_path, summary)
     if received:
         raise Interrupted(received[0], dest, flow.counts["written"], summary)
+    if live:
+        # A stream loses packets as a matter of course: counted and said, not a failed run.
+        if source.decode_errors:
+            log.warning(f"warning: {source.decode_errors} damaged or undecodable packet(s) from the stream"
+                        + (f" ({source.error_detail})" if source.error_detail else ""))
+        return summary
     if source.decode_errors or short or remux_lost:
-        damage = [f"{source.decode_errors} packet(s) damaged or undecodable ({source.error_detail})"
-                  if source.decode_errors else "", f"input is short: {short}" if short else "",
+        damage = [f"{source.decode_errors} packet(s) damaged or undecodable"
+                  + (f" ({source.error_detail})" if source.error_detail else "") if source.decode_errors else "", f"input is short: {short}" if short else "",
                   f"{remux_lost} audio/subtitle packet(s) with broken timestamps left out" if remux_lost else ""]
         raise DamagedInput(f"damaged input: {'; '.join(d for d in damage if d)}; the {flow.counts['written']} frames "
                            f"that decoded were all written to {dest}", summary)

@@ -105,6 +105,7 @@ class Source:
                  timeout: float | tuple[float, float] | None = None):
         self.path = path
         self._read_timeout = timeout[1] if isinstance(timeout, tuple) else (timeout or 0)
+        self.raw_pts = False              # True: frames keep the input's pts as they are (vdeblur.live re-times)
         self.decode_errors = 0            # packets that were damaged or could not be decoded
         self.error_detail: str | None = None
         self._last_pts: int | None = None
@@ -313,6 +314,10 @@ class Source:
             self.error_detail = "corrupt data"
         for frame in frames:
             pts, last = frame.pts, self._last_pts
+            if self.raw_pts:
+                yield DecodedFrame(self._rgb(frame), pts, self._index, received)
+                self._index += 1
+                continue
             if pts is None or (last is not None and pts <= last):
                 # No or non-increasing timestamp (broken input): continue the sequence so the muxer
                 # accepts it and the frame is not lost.
