@@ -148,3 +148,29 @@ def frames_and_size(path: Path) -> tuple[int, int, int]:
         for f in c.decode(video=0):
             n, w, h = n + 1, f.width, f.height
     return n, w, h
+
+
+def pcm_audio(d: Path) -> Path:
+    """A MOV with 16-bit PCM audio (MPEG-TS cannot carry it as it is)."""
+    p = d / "pcm.mov"
+    with av.open(str(p), "w") as c:
+        v = c.add_stream("libx264", rate=25)
+        v.width, v.height, v.pix_fmt = 64, 48, "yuv420p"
+        a = c.add_stream("pcm_s16le", rate=8000)
+        a.layout = "mono"
+        for i in range(12):
+            f = av.VideoFrame.from_ndarray(np.full((48, 64, 3), i * 20, np.uint8), format="rgb24")
+            f.pts, f.time_base = i, Fraction(1, 25)
+            for q in v.encode(f):
+                c.mux(q)
+        for i in range(24):
+            fr = av.AudioFrame.from_ndarray((np.sin(np.arange(160) / 5) * 9000).astype(np.int16)[None], format="s16",
+                                            layout="mono")
+            fr.sample_rate, fr.pts = 8000, i * 160
+            for q in a.encode(fr):
+                c.mux(q)
+        for q in v.encode():
+            c.mux(q)
+        for q in a.encode():
+            c.mux(q)
+    return p

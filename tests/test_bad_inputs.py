@@ -146,6 +146,10 @@ CASES = [
          check=_rotated),
     Case("SRT subtitles, mkv -> mp4", lambda d: bad.remux(bad.good(d), d / "sub.mkv", srt=True), output=12,
          check=_has_stream("subtitle", "mov_text")),
+    Case("AAC in MPEG-TS -> MP4 (ADTS rewrapped)", lambda d: bad.good(d, "a.ts"), output=12,
+         check=_has_stream("audio", "aac")),
+    Case("PCM audio -> MPEG-TS (re-encoded as AAC)", bad.pcm_audio, output=12, out_name="o.ts",
+         message="re-encoded as aac", check=_has_stream("audio", "aac")),
     Case("second video stream", lambda d: bad.remux(bad.good(d), d / "two.mkv", extra_video=True), output=12,
          message="vdeblur writes one video stream"),
     # -- outputs that cannot be written: exit 2, nothing written

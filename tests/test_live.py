@@ -432,3 +432,39 @@ def test_bench_measures_a_live_source_for_the_frames_asked(live_clip, tmp_path, 
     assert r.returncode == 0, r.stderr
     res = json.loads((tmp_path / "b.json").read_text())["results"][0]
     assert 0 < res["frames"] <= 30
+
+
+# ---- audio ---------------------------------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def live_clip_with_audio(tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("live") / "av.mp4"
+    subprocess.run(["ffmpeg", "-loglevel", "error", "-y", "-f", "lavfi", "-i", "testsrc2=size=320x180:rate=25",
+                    "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000", "-t", "8", "-c:v", "libx264",
+                    "-preset", "ultrafast", "-tune", "zerolatency", "-g", "25", "-pix_fmt", "yuv420p", "-c:a", "aac",
+                    "-shortest", str(path)], check=True, timeout=120)
+    return path
+
+
+def test_live_audio_is_kept_in_sync(live_clip_with_audio, tmp_path, tiny_weights):
+    """The stream's audio comes through (remuxed into MP4), starting and ending with the video, also
+    while the model is too slow and video frames are dropped."""
+    port = _free_port()
+    pub = _udp_publisher(live_clip_with_audio, port)
+    out, js = tmp_path / "o.mp4", tmp_path / "s.json"
+    try:
+        r = run_live([f"udp://127.0.0.1:{port}", "-o", out, "--model", tiny_weights, "--max-frames", "100",
+                      "--throttle", "60", "--json", js])
+    finally:
+        pub.kill()
+    assert r.returncode == 0, r.stderr
+    assert json.loads(js.read_text())["frames_dropped"] > 0
+    with av.open(str(out)) as c:
+        v = c.streams.video[0]
+        vt = [float(f.pts * v.time_base) for f in c.decode(v)]
+    with av.open(str(out)) as c:
+        a = c.streams.audio[0]
+        assert a.codec_context.name == "aac"
+        at = [float(p.pts * a.time_base) for p in c.demux(a) if p.pts is not None]
+    assert abs(at[0] - vt[0]) < 0.25, (at[0], vt[0])
+    assert abs(at[-1] - vt[-1]) < 0.5, (at[-1], vt[-1])

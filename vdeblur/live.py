@@ -101,7 +101,8 @@ class Timeline:
 
 class LiveSource:
     """A live input that reconnects: frames keep monotonically increasing pts across reconnects, and
-    `segment` tells the consumer when to reset its recurrent state. Only the video is read.
+    `segment` tells the consumer when to reset its recurrent state. The first audio track comes through as
+    packets, shifted by the video's re-timing so A/V sync survives drops, jumps and reconnects.
 
     stop: polled while connecting and between attempts; when it turns true, a first connection that has
     not succeeded raises Stopped and items() ends."""
@@ -120,7 +121,6 @@ class LiveSource:
         self.reconnects = 0
         self._errors_before = 0        # decode errors of the connections already closed
         self.error_detail = None
-        self.passthrough: list = []    # live mode remuxes no audio (README: live streams)
         self.left_out: list = []
         self._lock = threading.Lock()
         self._reading = False
@@ -130,6 +130,9 @@ class LiveSource:
             raise Stopped(f"stopped while connecting to {mask_url(path)}: nothing was received")
         self._src = src
         self.info = src.info
+        # The audio is passed through, re-timed with the video (the sink re-encodes it where needed).
+        self.passthrough = src.passthrough
+        self._audio_index = src.passthrough[0].index if src.passthrough else None
 
     @property
     def decode_errors(self) -> int:
@@ -143,6 +146,7 @@ class LiveSource:
             try:
                 src = Source(self.path, opts, self.input_format, timeout=(self.open_timeout, self.read_timeout))
                 src.raw_pts = True     # Timeline sees the jumps, to re-time them and reset the state
+                src.passthrough = list(src.container.streams.audio[:1])   # the first audio track, if any
                 return src
             except InputError as e:
                 last = e
@@ -218,6 +222,7 @@ class LiveSource:
         tb = self.info.time_base
         timeline = Timeline(tb, self.info.rate)
         index, segment = 0, 0
+        awaiting_video = True        # audio waits for the video that fixes the timeline's offset
         with self._lock:
             self._reading = True
         src = self._src
@@ -226,7 +231,11 @@ class LiveSource:
                 try:
                     for item in src.items(stopped, live=True):
                         if not isinstance(item, DecodedFrame):
+                            packet = self._retimed_audio(item, timeline, tb, awaiting_video)
+                            if packet is not None:
+                                yield packet
                             continue
+                        awaiting_video = False
                         pts = item.pts
                         if pts is not None and src.info.time_base != tb:
                             pts = int(round(pts * src.info.time_base / tb))
@@ -266,12 +275,24 @@ class LiveSource:
                         return
                     src = self._src = new
                     timeline.restart()
+                    awaiting_video = True
                     segment += 1
         finally:
             with self._lock:
                 self._reading = False
                 if self._closed:
                     self._src.close()
+
+    def _retimed_audio(self, packet, timeline: Timeline, tb: Fraction, awaiting_video: bool):
+        """An audio packet moved onto the output timeline (the video's offset), or None to leave it out:
+        before the first frame of a connection, without a timestamp, or from another track."""
+        if awaiting_video or packet.pts is None or packet.stream.index != self._audio_index:
+            return None
+        shift = round(timeline.offset * tb / packet.time_base)
+        packet.pts += shift
+        if packet.dts is not None:
+            packet.dts += shift
+        return packet if packet.pts >= 0 else None
 
     def close(self) -> None:
         """Close now, or, while items() is inside a blocking read in another thread, as soon as it returns

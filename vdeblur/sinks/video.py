@@ -34,6 +34,8 @@ PRESETS = {"libx264": X26X_PRESETS, "libx264rgb": X26X_PRESETS, "libx265": X26X_
 DEFAULT_PRESET = "medium"
 # Subtitle formats a container holds, for converting text subtitles it cannot take as they are.
 TEXT_SUBTITLES = {"subrip", "srt", "ass", "ssa", "webvtt", "mov_text", "text"}
+# Audio MPEG-TS carries as it is (FFmpeg's muxer would write anything else as an opaque data stream).
+REMUX_AUDIO = {"mpegts": {"aac", "mp2", "mp3", "ac3", "eac3", "opus", "dts", "aac_latm"}}
 TEXT_SUBTITLE_FOR = {"mp4": "mov_text", "mov": "mov_text", "webm": "webvtt", "matroska": "subrip"}
 
 
@@ -139,6 +141,28 @@ def check_encoder(name: str) -> None:
     check_encode(EncodeConfig(codec=name))
 
 
+_AAC_RATES = [96000, 88200, 64000, 48000, 44100, 32000, 24000, 22050, 16000, 12000, 11025, 8000, 7350]
+_AAC_OBJECT = {"Main": 1, "LC": 2, "SSR": 3, "LTP": 4, "HE-AAC": 5, "HE-AACv2": 29}
+
+
+def _audio_specific_config(cc) -> bytes:
+    """MPEG-4 AudioSpecificConfig (2 bytes) from an AAC stream's parameters: object type, rate, channels."""
+    obj = _AAC_OBJECT.get(cc.profile or "LC", 2)
+    rate = _AAC_RATES.index(cc.sample_rate) if cc.sample_rate in _AAC_RATES else 3
+    channels = min(cc.layout.nb_channels if cc.layout is not None else 2, 7)
+    return ((obj << 11) | (rate << 7) | (channels << 3)).to_bytes(2, "big")
+
+
+def _strip_adts(packet: av.Packet) -> av.Packet:
+    """The raw AAC frame inside an ADTS frame (7-byte header, 9 with CRC); other packets as they are."""
+    data = bytes(packet)
+    if len(data) <= 9 or data[0] != 0xFF or (data[1] & 0xF0) != 0xF0:
+        return packet
+    raw = av.Packet(data[7 if data[1] & 1 else 9:])
+    raw.pts, raw.dts, raw.duration, raw.time_base = packet.pts, packet.dts, packet.duration, packet.time_base
+    return raw
+
+
 def _subsampled(fmt: str) -> bool:
     try:
         return any(c.width < 2 or c.height < 2 for c in av.VideoFormat(fmt, 2, 2).components)
@@ -224,7 +248,7 @@ class FileSink:
             if info.display_matrix is not None:
                 self.stream.set_display_matrix(list(info.display_matrix))   # a phone's rotation, for players
             self.stream.options = self._live_options(options, enc, live, rate)
-            self.map, self.subtitles = {}, {}
+            self.map, self.subtitles, self.audio, self.adts = {}, {}, {}, set()
             dropped = [f"{self._describe(s)}: vdeblur writes one video stream" for s in left_out]
             dropped += [f"{self._describe(s)}: {fmt or output.suffix} cannot hold it"
                         for s in passthrough if not self._carry(s)]
@@ -252,17 +276,31 @@ class FileSink:
         return f"{s.type} stream #{s.index} ({name}{', ' + lang if lang else ''})"
 
     def _carry(self, s: av.stream.Stream) -> bool:
-        """Add an output stream for an input audio/subtitle stream: as it is, or for text subtitles the
-        container cannot hold as they are, converted (SRT -> mov_text in MP4). False: it cannot be carried."""
+        """Add an output stream for an input audio/subtitle stream: as it is; or converted where the
+        container cannot hold it as it is (audio re-encoded, text subtitles to the container's text format,
+        e.g. SRT -> mov_text in MP4). False: it cannot be carried."""
+        fmt = self.container.format.name.split(",")[0]
+        name = s.codec_context.name if s.codec_context is not None else None
         try:
-            self.map[s.index] = self.container.add_stream_from_template(s)
-            return True
-        except (ValueError, av.error.FFmpegError):
-            pass
-        target = TEXT_SUBTITLE_FOR.get(self.container.format.name.split(",")[0])
-        if s.type != "subtitle" or target is None or s.codec_context.name not in TEXT_SUBTITLES:
-            return False
-        try:
+            if s.type == "audio":
+                allowed = REMUX_AUDIO.get(fmt) or self.container.supported_codecs
+                if name in allowed:
+                    self.map[s.index] = out = self.container.add_stream_from_template(s)
+                    if name == "aac" and not s.codec_context.extradata and fmt not in ("mpegts", "adts"):
+                        # ADTS AAC (from MPEG-TS, a stream) into MP4/MKV: the container wants the
+                        # AudioSpecificConfig up front and raw frames, as FFmpeg's aac_adtstoasc gives.
+                        out.codec_context.extradata = _audio_specific_config(s.codec_context)
+                        self.adts.add(s.index)
+                    return True
+                return self._transcode_audio(s, "aac" if "aac" in allowed else self.container.default_audio_codec)
+            try:
+                self.map[s.index] = self.container.add_stream_from_template(s)
+                return True
+            except (ValueError, av.error.FFmpegError):
+                pass
+            target = TEXT_SUBTITLE_FOR.get(fmt)
+            if s.type != "subtitle" or target is None or name not in TEXT_SUBTITLES:
+                return False
             dec = s.codec_context
             dec.open()
             out = self.container.add_stream(target)
@@ -274,6 +312,25 @@ class FileSink:
         except (ValueError, av.error.FFmpegError):
             return False
         self.subtitles[s.index] = (dec, out)
+        return True
+
+    def _transcode_audio(self, s: av.stream.Stream, codec: str) -> bool:
+        """Audio the container cannot hold as it is (PCM in MPEG-TS, AAC in WebM, G.711 in MP4, ...) is
+        re-encoded with `codec` (AAC, or the container's own default such as Opus for WebM)."""
+        dec = s.codec_context
+        rate = dec.sample_rate or 48000
+        if codec in ("libopus", "opus") and rate not in (8000, 12000, 16000, 24000, 48000):
+            rate = 48000
+        layout = dec.layout.name if dec.layout is not None and dec.layout.nb_channels <= 2 else "stereo"
+        out = self.container.add_stream(codec, rate=rate)
+        out.layout = layout
+        out.time_base = Fraction(1, rate)
+        fmts = [f.name for f in (out.codec_context.codec.audio_formats or [])]
+        resampler = av.AudioResampler(format=fmts[0] if fmts and "fltp" not in fmts else "fltp", layout=layout,
+                                      rate=rate)
+        self.audio[s.index] = (dec, out, resampler)
+        log.info(f"note: audio stream #{s.index} ({dec.name}) is re-encoded as {out.codec_context.name}: "
+                 f"{self.container.format.name.split(',')[0]} cannot hold it as it is")
         return True
 
     @staticmethod
@@ -323,8 +380,17 @@ class FileSink:
             self._last_dts[index] = packet.dts
         try:
             if index in self.map:
+                if index in self.adts:
+                    packet = _strip_adts(packet)
                 packet.stream = self.map[index]
                 self.container.mux(packet)
+            elif index in self.audio:
+                dec, out, resampler = self.audio[index]
+                for frame in dec.decode(packet):
+                    frame.pts, frame.time_base = packet.pts, packet.time_base
+                    for f in resampler.resample(frame):
+                        for q in out.encode(f):
+                            self.container.mux(q)
             elif index in self.subtitles:
                 dec, out = self.subtitles[index]
                 subs = dec.decode2(packet)
@@ -345,6 +411,9 @@ class FileSink:
             try:
                 for packet in self.stream.encode(None):
                     self.container.mux(packet)
+                for _dec, out, _resampler in self.audio.values():
+                    for packet in out.encode(None):
+                        self.container.mux(packet)
                 self.container.close()
                 if self.tmp is not None:
                     files.publish(self.tmp, self.final, self.overwrite)
