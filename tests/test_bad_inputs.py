@@ -56,11 +56,15 @@ def _dead_pid() -> int:
 
 
 def _stale_temp(d: Path, out: Path) -> None:
-    (d / f".{out.name}.{_dead_pid()}.abc123.partial.mp4").write_bytes(b"left by a killed run")
+    from vdeblur.files import HOST
+
+    (d / f".{out.name}.{HOST}-{_dead_pid()}.abc123.partial.mp4").write_bytes(b"left by a killed run")
 
 
 def _live_temp(d: Path, out: Path) -> None:
-    (d / f".{out.name}.{os.getpid()}.abc123.partial.mp4").write_bytes(b"being written")
+    from vdeblur.files import HOST
+
+    (d / f".{out.name}.{HOST}-{os.getpid()}.abc123.partial.mp4").write_bytes(b"being written")
 
 
 def _out_is_dir(d: Path, out: Path) -> None:
@@ -110,7 +114,7 @@ def _no_stale(d: Path, out: Path, err: str) -> None:
 
 
 def _live_temp_kept(d: Path, out: Path, err: str) -> None:
-    assert [p for p in d.iterdir() if f".{os.getpid()}." in p.name]   # another run's file is not touched
+    assert [p for p in d.iterdir() if f"-{os.getpid()}." in p.name]   # another run's file is not touched
 
 
 TINY: list[Path] = []     # filled by the fixture below (the makers run inside the test)
@@ -245,7 +249,7 @@ def test_bad_input_table(case: Case, tmp_path: Path, tiny: Path):
         if case.code == 3:   # "the N frames that decoded were all written"
             assert f"the {n} frames that decoded were all written" in lines[-1]
     # No temporary is ever left behind (except one that belongs to another living run).
-    assert not [p for p in d.rglob("*") if ".partial" in p.name and f".{os.getpid()}." not in p.name]
+    assert not [p for p in d.rglob("*") if ".partial" in p.name and f"-{os.getpid()}." not in p.name]
     if case.check:
         case.check(d, out, err)
 
@@ -299,7 +303,7 @@ def test_sigkill_temp_is_removed_by_the_next_run(tmp_path, tiny_weights):
     p.send_signal(signal.SIGKILL)
     p.wait()
     left = [f for f in tmp_path.iterdir() if ".partial" in f.name]
-    assert left and f".{p.pid}." in left[0].name        # what SIGKILL leaves: a temp named with its PID
+    assert left and f"-{p.pid}." in left[0].name        # what SIGKILL leaves: a temp named with its PID
     r = subprocess.run([*CLI, "run", str(inp), "-o", str(out), "--model", str(tiny_weights), "--max-frames", "5"],
                        capture_output=True, text=True, timeout=300)
     assert r.returncode == 0, r.stderr

@@ -10,16 +10,21 @@ writing process's PID (so a later run can remove what a killed one left), placed
 from __future__ import annotations
 
 import errno
+import hashlib
 import os
 import re
 import shutil
+import socket
 import stat
 import tempfile
 from pathlib import Path
 
 from .errors import OutputError
 
-_TEMP = re.compile(r"^\.(?P<name>.+)\.(?P<pid>\d+)\.[^.]+\.partial(?P<suffix>.*)$")
+_TEMP = re.compile(r"^\.(?P<name>.+)\.(?P<host>[0-9a-f]{8})-(?P<pid>\d+)\.[^.]+\.partial(?P<suffix>.*)$")
+# The writing host, as a tag in temporary names: on a shared (network) folder a PID only means something
+# on the host that owns it.
+HOST = hashlib.sha1(socket.gethostname().encode()).hexdigest()[:8]
 
 
 def umask() -> int:
@@ -48,15 +53,20 @@ def new_file_mode() -> int:
     return 0o666 & ~umask()
 
 
+def temp_prefix(final: Path) -> str:
+    """`.NAME.HOST-PID.`: how this process's temporaries for `final` begin."""
+    return f".{final.name}.{HOST}-{os.getpid()}."
+
+
 def temp_for(final: Path, suffix: str = "") -> Path:
-    """An empty temporary file beside `final`: `.NAME.PID.RANDOM.partialSUFFIX` (hidden, and findable)."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{final.name}.{os.getpid()}.", suffix=f".partial{suffix}",
+    """An empty temporary file beside `final`: `.NAME.HOST-PID.RANDOM.partialSUFFIX` (hidden, findable)."""
+    fd, tmp = tempfile.mkstemp(prefix=temp_prefix(final), suffix=f".partial{suffix}",
                                dir=str(final.parent if str(final.parent) else "."))
     os.close(fd)
     return Path(tmp)
 
 
-def _temps(final: Path) -> list[tuple[Path, int]]:
+def _temps(final: Path) -> list[tuple[Path, str, int]]:
     folder = final.parent if str(final.parent) else Path(".")
     found = []
     try:
@@ -66,7 +76,7 @@ def _temps(final: Path) -> list[tuple[Path, int]]:
     for p in entries:
         m = _TEMP.match(p.name)
         if m and m["name"] == final.name:
-            found.append((p, int(m["pid"])))
+            found.append((p, m["host"], int(m["pid"])))
     return found
 
 
@@ -80,16 +90,21 @@ def _alive(pid: int) -> bool:
     return True
 
 
+def _other_writer(host: str, pid: int) -> bool:
+    """A temporary's owner may still be writing: a living process here, or any process on another host."""
+    return host != HOST or (pid != os.getpid() and _alive(pid))
+
+
 def claimed_by(final: Path) -> list[int]:
-    """PIDs of other living processes that are writing `final` now."""
-    return sorted({pid for _, pid in _temps(final) if pid != os.getpid() and _alive(pid)})
+    """PIDs of other processes that may be writing `final` now (those of other hosts included)."""
+    return sorted({pid for _, host, pid in _temps(final) if _other_writer(host, pid)})
 
 
 def remove_stale(final: Path) -> list[Path]:
     """Remove the temporaries of `final` left by processes that no longer run (SIGKILL, power loss)."""
     removed = []
-    for p, pid in _temps(final):
-        if pid != os.getpid() and not _alive(pid):
+    for p, host, pid in _temps(final):
+        if host == HOST and pid != os.getpid() and not _alive(pid):
             try:
                 shutil.rmtree(p) if p.is_dir() and not p.is_symlink() else p.unlink()
                 removed.append(p)

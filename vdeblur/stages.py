@@ -100,9 +100,10 @@ class DecodeStage:
         if self.idle:
             idle_priority()
         flow = self.flow
+        items = self.source.items(stop=lambda: flow.stop.is_set() or self.enough())
         try:
             t0 = time.perf_counter()
-            for item in self.source.items(stop=lambda: flow.stop.is_set() or self.enough()):
+            for item in items:
                 if not isinstance(item, DecodedFrame):
                     self.packets.put(item)
                     continue
@@ -119,6 +120,10 @@ class DecodeStage:
         except BaseException as e:  # noqa: BLE001 - handed to the main thread
             flow.fail(e)
         finally:
+            # Finish the generator here, in its own thread: its cleanup (a live source closing its
+            # connection) must not wait for garbage collection at interpreter exit, when FFmpeg's threads
+            # would find their memory gone.
+            items.close()
             if self.live:
                 self._put_newest(END)
             else:

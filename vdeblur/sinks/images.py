@@ -60,7 +60,7 @@ class ImageSequenceSink:
         # Named like files.temp_for's, so a later run removes what a killed one left.
         marker = anchor / self.folder.resolve().name
         files.remove_stale(marker)
-        self.tmp = Path(tempfile.mkdtemp(prefix=f".{marker.name}.{os.getpid()}.", suffix=".partial", dir=anchor))
+        self.tmp = Path(tempfile.mkdtemp(prefix=files.temp_prefix(marker), suffix=".partial", dir=anchor))
         self._times = open(self.tmp / "timestamps.csv", "w")
         self._times.write("frame,pts,seconds\n")
         if passthrough or left_out:

@@ -72,7 +72,8 @@ def check_video_output(input_path: str, output: str, overwrite: bool) -> Path | 
     files.remove_stale(out)
     others = files.claimed_by(out)
     if others:
-        raise OutputError(f"{out} is being written by another process (PID {others[0]}); choose another output")
+        raise OutputError(f"{out} is being written by another process (PID {others[0]}); choose another output "
+                          f"(or delete its hidden .partial file if that process is gone)")
     return out
 
 
