@@ -87,12 +87,12 @@ def garbage_middle(d: Path) -> Path:
     return p
 
 
-def video_without_packets(d: Path) -> Path:
-    """An MKV whose video stream is declared but holds no packets (only audio)."""
-    p = d / "novideo.mkv"
-    with av.open(str(p), "w") as c:
-        v = c.add_stream("libx264", rate=25)
-        v.width, v.height, v.pix_fmt = 64, 48, "yuv420p"
+def _silent_audio(path: Path, video: bool) -> Path:
+    """0.2 s of silent AAC; with `video`, also a declared H.264 stream that never gets a packet."""
+    with av.open(str(path), "w") as c:
+        if video:
+            v = c.add_stream("libx264", rate=25)
+            v.width, v.height, v.pix_fmt = 64, 48, "yuv420p"
         a = c.add_stream("aac", rate=48000)
         a.layout = "mono"
         for i in range(10):
@@ -102,22 +102,16 @@ def video_without_packets(d: Path) -> Path:
                 c.mux(q)
         for q in a.encode():
             c.mux(q)
-    return p
+    return path
+
+
+def video_without_packets(d: Path) -> Path:
+    """An MKV whose video stream is declared but holds no packets (only audio)."""
+    return _silent_audio(d / "novideo.mkv", video=True)
 
 
 def audio_only(d: Path) -> Path:
-    p = d / "audio.m4a"
-    with av.open(str(p), "w") as c:
-        a = c.add_stream("aac", rate=48000)
-        a.layout = "mono"
-        for i in range(10):
-            fr = av.AudioFrame.from_ndarray(np.zeros((1, 1024), np.float32), format="fltp", layout="mono")
-            fr.sample_rate, fr.pts = 48000, i * 1024
-            for q in a.encode(fr):
-                c.mux(q)
-        for q in a.encode():
-            c.mux(q)
-    return p
+    return _silent_audio(d / "audio.m4a", video=False)
 
 
 def pickle_weights(d: Path) -> Path:
