@@ -107,7 +107,7 @@ def stop_on_signals(flow: Flow):
             signal.signal(sig, h)
 
 
-LIVE_GRACE_S = 0.5   # how long a stopped live run waits for a read to return before finishing without it
+LIVE_GRACE_S = 0.2   # how long a stopped live run waits for a read to return before finishing without it
 
 
 def run_threads(stages: list, flow: Flow, live: bool = False, deadline: float | None = None) -> None:
