@@ -446,25 +446,39 @@ def live_clip_with_audio(tmp_path_factory) -> Path:
     return path
 
 
-def test_live_audio_is_kept_in_sync(live_clip_with_audio, tmp_path, tiny_weights):
-    """The stream's audio comes through (remuxed into MP4), starting and ending with the video, also
-    while the model is too slow and video frames are dropped."""
+@pytest.mark.parametrize("restart", [False, True])
+def test_live_audio_is_kept_in_sync(live_clip_with_audio, tmp_path, tiny_weights, restart):
+    """The stream's audio comes through (remuxed into MP4), starting and ending with the video, while the
+    model is too slow and video frames are dropped, and across a reconnect (the publisher gone for 6 s)."""
     port = _free_port()
     pub = _udp_publisher(live_clip_with_audio, port)
     out, js = tmp_path / "o.mp4", tmp_path / "s.json"
+    p = subprocess.Popen([*CLI, "run", f"udp://127.0.0.1:{port}", "-o", str(out), "--model", str(tiny_weights),
+                          "--max-frames", "150" if restart else "100", "--throttle", "60", "--json", str(js)],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
-        r = run_live([f"udp://127.0.0.1:{port}", "-o", out, "--model", tiny_weights, "--max-frames", "100",
-                      "--throttle", "60", "--json", js])
+        if restart:
+            _wait_frames(tmp_path)
+            pub.kill()
+            pub.wait()
+            time.sleep(6.0)
+            pub = _udp_publisher(live_clip_with_audio, port)
+        _, err = p.communicate(timeout=120)
     finally:
         pub.kill()
-    assert r.returncode == 0, r.stderr
-    assert json.loads(js.read_text())["frames_dropped"] > 0
+        p.kill()
+    assert p.returncode == 0, err
+    s = json.loads(js.read_text())
+    assert s["frames_dropped"] > 0 and s["reconnects"] == (1 if restart else 0), err
     with av.open(str(out)) as c:
         v = c.streams.video[0]
         vt = [float(f.pts * v.time_base) for f in c.decode(v)]
     with av.open(str(out)) as c:
         a = c.streams.audio[0]
         assert a.codec_context.name == "aac"
-        at = [float(p.pts * a.time_base) for p in c.demux(a) if p.pts is not None]
+        at = [float(q.pts * a.time_base) for q in c.demux(a) if q.pts is not None]
     assert abs(at[0] - vt[0]) < 0.25, (at[0], vt[0])
     assert abs(at[-1] - vt[-1]) < 0.5, (at[-1], vt[-1])
+    assert all(b > a for a, b in zip(at, at[1:]))
+    # No long hole in the audio: across the reconnect it continues with the video's timeline.
+    assert max(b - a for a, b in zip(at, at[1:])) < 0.5

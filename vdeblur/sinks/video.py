@@ -231,6 +231,10 @@ class FileSink:
             target, fmt = str(self.tmp), self.format_for(output)
             if live and fmt in ("mp4", "mov"):
                 container_opts["movflags"] = "frag_keyframe+empty_moov+default_base_moof"
+                # A fragment at least every second, written through at once (FFmpeg otherwise holds the
+                # fragments of a stream with audio in its buffer until the end): a crash loses <= 1 s.
+                container_opts["frag_duration"] = "1000000"
+                container_opts["flush_packets"] = "1"
         try:
             self.container = av.open(target, mode="w", format=fmt, options=container_opts)
             # An unknown average rate gets a nominal one; the timestamps still come from the input.
