@@ -294,6 +294,14 @@ def _udp_publisher(clip: Path, port: int) -> subprocess.Popen:
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
+def _restart(pub: subprocess.Popen, clip: Path, port: int, gap_s: float) -> subprocess.Popen:
+    """Kill the publisher, wait gap_s, start a new one on the same port (its clock starts over)."""
+    pub.kill()
+    pub.wait()
+    time.sleep(gap_s)
+    return _udp_publisher(clip, port)
+
+
 def _wait_frames(tmp_path: Path, min_bytes: int = 2000, timeout: float = 60) -> None:
     deadline = time.time() + timeout
     while time.time() < deadline:
@@ -401,10 +409,7 @@ def test_timeline_survives_a_publisher_restart(live_clip, tmp_path, tiny_weights
     try:
         _wait_frames(tmp_path)
         time.sleep(2.0)
-        pub.kill()
-        pub.wait()
-        time.sleep(gap_s)
-        pub = _udp_publisher(live_clip, port)
+        pub = _restart(pub, live_clip, port, gap_s)
         _, err = p.communicate(timeout=120)
     finally:
         pub.kill()
@@ -459,10 +464,7 @@ def test_live_audio_is_kept_in_sync(live_clip_with_audio, tmp_path, tiny_weights
     try:
         if restart:
             _wait_frames(tmp_path)
-            pub.kill()
-            pub.wait()
-            time.sleep(6.0)
-            pub = _udp_publisher(live_clip_with_audio, port)
+            pub = _restart(pub, live_clip_with_audio, port, 6.0)
         _, err = p.communicate(timeout=120)
     finally:
         pub.kill()
