@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import logging
 import os
-import struct
 from fractions import Fraction
 from pathlib import Path
 
