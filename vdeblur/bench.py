@@ -272,38 +272,66 @@ def table(report: dict) -> str:
 
 
 def plot(report: dict, samples: list[dict], path: str) -> None:
+    """Three panels: per-stage latency (boxes, whiskers at p1/p99, stages down the side so their names
+    never overlap), end-to-end latency as an ECDF with p50/p99 marked, and fps bars with their values;
+    the hardware in the title."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     res = report["results"]
-    labels = [f"{r['backend']}\n{r['model']} {r['size']}" for r in res]
+    names = [f"{r['backend']} {r['model']} {r['size']}" for r in res]
     stages = [s for s in STAGES if s != "end_to_end"]
-    fig, axes = plt.subplots(1, 2, figsize=(6 + 3 * len(res), 5))
-    width = 0.8 / len(res)
-    for i, (r, raw) in enumerate(zip(res, samples)):
+    fig, (ax_st, ax_e2e, ax_fps) = plt.subplots(1, 3, figsize=(16, 2.2 + 0.9 * len(stages) * max(1, len(res)) / 2),
+                                               gridspec_kw={"width_ratios": [1.3, 1.1, 0.9]})
+    height = 0.8 / len(res)
+    for i, raw in enumerate(samples):
         data = [raw[s] or [0.0] for s in stages]
-        pos = np.arange(len(stages)) + i * width
-        axes[0].boxplot(data, positions=pos, widths=width * 0.9, showfliers=False, patch_artist=True,
-                        boxprops={"facecolor": f"C{i}", "alpha": 0.6})
-    axes[0].set_xticks(np.arange(len(stages)) + width * (len(res) - 1) / 2, stages)
-    axes[0].set_ylabel("ms per frame")
-    axes[0].set_title("latency per stage")
-    axes[0].legend([plt.Rectangle((0, 0), 1, 1, fc=f"C{i}", alpha=0.6) for i in range(len(res))],
-                   [lb.replace("\n", " ") for lb in labels], fontsize=8)
-    x = np.arange(len(res))
-    axes[1].bar(x - 0.2, [r["pipeline_fps"] for r in res], 0.4, label="pipeline")
-    axes[1].bar(x + 0.2, [r["model_only"]["fps"] for r in res], 0.4, label="model only")
-    axes[1].set_xticks(x, labels, fontsize=8)
-    axes[1].set_ylabel("frames / s")
-    axes[1].set_title("throughput")
-    axes[1].legend()
+        pos = np.arange(len(stages)) - 0.4 + height * (i + 0.5)
+        ax_st.boxplot(data, positions=pos, widths=height * 0.85, vert=False, whis=(1, 99), showfliers=False,
+                      patch_artist=True, boxprops={"facecolor": f"C{i}", "alpha": 0.6},
+                      medianprops={"color": "black"})
+    ax_st.legend([plt.Rectangle((0, 0), 1, 1, fc=f"C{i}", alpha=0.6) for i in range(len(res))], names, fontsize=7,
+                 loc="lower right")
+    ax_st.set_yticks(np.arange(len(stages)), stages)
+    ax_st.invert_yaxis()
+    ax_st.set_xlabel("ms per frame (box: p25-p75, line: median, whiskers: p1-p99)")
+    ax_st.set_title("latency per stage")
+    ax_st.grid(axis="x", alpha=0.3)
+    for i, raw in enumerate(samples):
+        e2e = np.sort(np.asarray(raw.get("end_to_end") or [0.0]))
+        ax_e2e.step(e2e, np.arange(1, len(e2e) + 1) / len(e2e), where="post", color=f"C{i}", label=names[i])
+        for q, marker in ((50, "o"), (99, "^")):
+            v = float(np.percentile(e2e, q))
+            ax_e2e.plot([v], [q / 100], marker, color=f"C{i}")
+            ax_e2e.annotate(f"p{q} {v:.0f}", (v, q / 100), textcoords="offset points", xytext=(5, -10 - 10 * i),
+                            fontsize=7, color=f"C{i}")
+    ax_e2e.set_xlabel("ms, decoded -> written")
+    ax_e2e.set_ylabel("fraction of frames")
+    ax_e2e.set_title("end-to-end latency (ECDF)")
+    ax_e2e.grid(alpha=0.3)
+    ax_e2e.legend(fontsize=7, loc="lower right")
+    y = np.arange(len(res))
+    colours = [f"C{i}" for i in range(len(res))]      # the same colour per configuration in every panel
+    for offset, key, label, style in ((-0.2, "pipeline_fps", "pipeline", {}),
+                                      (0.2, None, "model only", {"alpha": 0.45, "hatch": "//"})):
+        values = [r[key] if key else r["model_only"]["fps"] for r in res]
+        bars = ax_fps.barh(y + offset, values, 0.4, color=colours, label=label, **style)
+        ax_fps.bar_label(bars, fmt="%.1f", fontsize=8, padding=2)
+    ax_fps.set_yticks(y, names, fontsize=8)
+    ax_fps.invert_yaxis()
+    ax_fps.set_xlabel("frames / s")
+    ax_fps.set_title("throughput")
+    ax_fps.margins(x=0.2)
+    ax_fps.legend([plt.Rectangle((0, 0), 1, 1, fc="grey"), plt.Rectangle((0, 0), 1, 1, fc="grey", alpha=0.45,
+                                                                         hatch="//")],
+                  ["pipeline", "model only"], fontsize=8, loc="best")
     hw = report["hardware"]
     fig.suptitle(f"vdeblur bench on {hw.get('cpu', '?')} ({hw.get('cores_available', hw['cores'])} cores)"
-                 + (f", {hw['gpu']}" if "gpu" in hw else ""), fontsize=10)
+                 + (f", {hw['gpu']}" if "gpu" in hw else ""), fontsize=11)
     fig.tight_layout()
-    fig.savefig(path, dpi=100)
+    fig.savefig(path, dpi=110)
     plt.close(fig)
 
 
