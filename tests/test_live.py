@@ -302,6 +302,25 @@ def _restart(pub: subprocess.Popen, clip: Path, port: int, gap_s: float) -> subp
     return _udp_publisher(clip, port)
 
 
+def _udp_run(pub: subprocess.Popen, clip: Path, port: int, tmp_path: Path, args: list,
+             restart: tuple[float, float] | None = None) -> str:
+    """`vdeblur run udp://... -o ARGS` against the publisher `pub`; restart=(after_s, gap_s) restarts the
+    publisher after_s once output is being written. Asserts exit 0; returns stderr."""
+    p = subprocess.Popen([*CLI, "run", f"udp://127.0.0.1:{port}", "-o", *map(str, args)],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        if restart is not None:
+            _wait_frames(tmp_path)
+            time.sleep(restart[0])
+            pub = _restart(pub, clip, port, restart[1])
+        _, err = p.communicate(timeout=120)
+    finally:
+        pub.kill()
+        p.kill()
+    assert p.returncode == 0, err
+    return err
+
+
 def _wait_frames(tmp_path: Path, min_bytes: int = 2000, timeout: float = 60) -> None:
     deadline = time.time() + timeout
     while time.time() < deadline:
@@ -403,18 +422,8 @@ def test_timeline_survives_a_publisher_restart(live_clip, tmp_path, tiny_weights
     port = _free_port()
     pub = _udp_publisher(live_clip, port)
     out, js = tmp_path / "o.mkv", tmp_path / "s.json"
-    p = subprocess.Popen([*CLI, "run", f"udp://127.0.0.1:{port}", "-o", str(out), "--model", str(tiny_weights),
-                          "--max-frames", "250", "--json", str(js)],
-                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    try:
-        _wait_frames(tmp_path)
-        time.sleep(2.0)
-        pub = _restart(pub, live_clip, port, gap_s)
-        _, err = p.communicate(timeout=120)
-    finally:
-        pub.kill()
-        p.kill()
-    assert p.returncode == 0, err
+    err = _udp_run(pub, live_clip, port, tmp_path, [out, "--model", tiny_weights, "--max-frames", 250, "--json", js],
+                   restart=(2.0, gap_s))
     s = json.loads(js.read_text())
     with av.open(str(out)) as c:
         st = c.streams.video[0]
@@ -458,18 +467,9 @@ def test_live_audio_is_kept_in_sync(live_clip_with_audio, tmp_path, tiny_weights
     port = _free_port()
     pub = _udp_publisher(live_clip_with_audio, port)
     out, js = tmp_path / "o.mp4", tmp_path / "s.json"
-    p = subprocess.Popen([*CLI, "run", f"udp://127.0.0.1:{port}", "-o", str(out), "--model", str(tiny_weights),
-                          "--max-frames", "150" if restart else "100", "--throttle", "60", "--json", str(js)],
-                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    try:
-        if restart:
-            _wait_frames(tmp_path)
-            pub = _restart(pub, live_clip_with_audio, port, 6.0)
-        _, err = p.communicate(timeout=120)
-    finally:
-        pub.kill()
-        p.kill()
-    assert p.returncode == 0, err
+    err = _udp_run(pub, live_clip_with_audio, port, tmp_path,
+                   [out, "--model", tiny_weights, "--max-frames", 150 if restart else 100, "--throttle", 60,
+                    "--json", js], restart=(0.0, 6.0) if restart else None)
     s = json.loads(js.read_text())
     assert s["frames_dropped"] > 0 and s["reconnects"] == (1 if restart else 0), err
     with av.open(str(out)) as c:

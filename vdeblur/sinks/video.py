@@ -3,6 +3,7 @@ where the container needs another format, written to a temporary file beside the
 place only when closed) or push to a stream URL."""
 from __future__ import annotations
 
+import functools
 import logging
 import os
 from fractions import Fraction
@@ -79,7 +80,14 @@ def check_video_output(input_path: str, output: str, overwrite: bool) -> Path | 
 def check_encode(enc: EncodeConfig) -> dict:
     """Validate the encoder and its options before any work starts; returns the options it will get
     (without the live-mode ones). One-line UsageError for an unknown encoder, a --crf out of range or for
-    an encoder without one, a preset the encoder does not know, or an option the encoder rejects."""
+    an encoder without one, a preset the encoder does not know, or an option the encoder rejects.
+    Remembered per configuration: the pipeline checks before any work and the sink again when it opens,
+    and the encoder is trial-opened once."""
+    return dict(_checked_options(enc))
+
+
+@functools.lru_cache(maxsize=32)
+def _checked_options(enc: EncodeConfig) -> tuple[tuple[str, str], ...]:
     try:
         codec = av.codec.Codec(enc.codec, "w")
     except Exception:
@@ -108,7 +116,7 @@ def check_encode(enc: EncodeConfig) -> dict:
         opts["preset"] = DEFAULT_PRESET
     opts.update(dict(enc.options))
     _trial_open(codec, opts)
-    return opts
+    return tuple(opts.items())
 
 
 def _trial_open(codec: av.codec.Codec, opts: dict) -> None:
@@ -134,11 +142,6 @@ def _trial_open(codec: av.codec.Codec, opts: dict) -> None:
     unknown = sorted(cc.options)      # what avcodec_open2 left over was recognised by nobody
     if unknown:
         raise UsageError(f"encoder {codec.name} has no option {', '.join(unknown)}")
-
-
-def check_encoder(name: str) -> None:
-    """The encoder exists and encodes video (the options are checked by check_encode)."""
-    check_encode(EncodeConfig(codec=name))
 
 
 _AAC_RATES = [96000, 88200, 64000, 48000, 44100, 32000, 24000, 22050, 16000, 12000, 11025, 8000, 7350]
