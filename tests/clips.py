@@ -89,11 +89,11 @@ def make_photos(folder: Path, n: int, size: tuple[int, int] = (160, 120), name: 
     return folder
 
 
-def step_windows(n: int, h: int = 72, w: int = 104, k: int = 3) -> list:
+def step_windows(n: int, h: int = 72, w: int = 104, k: int = 3, seed: int = 0) -> list:
     """n random model-step windows (1, k, 3, h, w) float32 in [0, 1], the same on every call."""
     import torch
 
-    g = torch.Generator().manual_seed(0)
+    g = torch.Generator().manual_seed(seed)
     return [torch.rand(1, k, 3, h, w, generator=g) for _ in range(n)]
 
 

@@ -56,12 +56,40 @@ def _codec_opt(value: str) -> tuple[str, str]:
 def _add_model_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--model", default="small", help="shipped preset (small, base) or a .safetensors path")
     p.add_argument("--backend", default="auto", choices=["auto", *backend_names()],
-                   help="inference backend; auto: TensorRT on an NVIDIA GPU where installed, else ONNX Runtime")
+                   help="inference backend; auto: TensorRT (or torch) on an NVIDIA GPU; on a CPU the fastest "
+                        "installed backend and precision, measured once for the model and frame size and cached")
     p.add_argument("--device", default="auto", help="torch device for --backend torch (cpu, cuda, cuda:1)")
     p.add_argument("--precision", default="auto", choices=[p.value for p in Precision],
-                   help="auto: fp16 on a GPU, fp32 on the CPU")
+                   help="auto: fp16 on a GPU; on the CPU int8 where the weights' card records a validated int8 "
+                        "quality (the shipped presets), else fp32")
+    p.add_argument("--calibrate", metavar="VIDEO|DIR", help="int8: calibrate on these clips (default: the "
+                   "shipped calibration clips)")
     p.add_argument("--threads", type=int, default=0, help="CPU inference threads (0: all available cores)")
     _add_profile_args(p)
+
+
+def _positive(value: str) -> int:
+    try:
+        n = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {value!r}") from None
+    if n <= 0:
+        raise argparse.ArgumentTypeError(f"must be positive, got {n}")
+    return n
+
+
+def _memory(value: str) -> int | None:
+    return None if value.lower() in ("none", "0", "off") else _positive(value)
+
+
+def _add_memory_args(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("big frames")
+    g.add_argument("--tile", type=_positive, metavar="N",
+                   help="run frames as overlapping tiles of at most N px, each with its own recurrent state and "
+                        "the network's receptive field as context (default: only when --max-memory needs it)")
+    g.add_argument("--max-memory", type=_memory, default=RunConfig.max_memory_mb, metavar="MB",
+                   help="memory budget: frames whose estimated peak exceeds it run as tiles, with fewer frames "
+                        "queued (off: no limit)")
 
 
 def _add_profile_args(p: argparse.ArgumentParser) -> None:
@@ -86,7 +114,8 @@ def _profile(a) -> ShapeProfile:
 
 def _model_config(a) -> ModelConfig:
     return ModelConfig(spec=a.model, backend=a.backend, device=a.device,
-                       precision=Precision(a.precision), threads=a.threads, trt_profile=_profile(a))
+                       precision=Precision(a.precision), threads=a.threads, trt_profile=_profile(a),
+                       calibration=a.calibrate)
 
 
 def _add_encode_args(p: argparse.ArgumentParser) -> None:
@@ -95,7 +124,8 @@ def _add_encode_args(p: argparse.ArgumentParser) -> None:
                    "ffv1, ...)")
     g.add_argument("--crf", type=int, help="constant quality for x264/x265 (0-51, default 18), VP9/AV1 (0-63); "
                    "lower is better")
-    g.add_argument("--preset", help="x264/x265 speed preset, ultrafast ... veryslow (default medium)")
+    g.add_argument("--preset", help="x264/x265 speed preset, ultrafast ... veryslow (default veryfast: the encoder then "
+                   "keeps up with the network on a 2-core CPU; medium makes smaller files at about 0.8x the speed)")
     g.add_argument("--pix-fmt", help="pixel format (default yuv420p; a 4:4:4 format for odd frame sizes)")
     g.add_argument("--codec-opt", action="append", type=_codec_opt, default=[], metavar="KEY=VALUE",
                    help="an encoder option, repeatable (e.g. --codec-opt b=8M --codec-opt g=50)")
@@ -125,6 +155,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--no-scene-cut", dest="scene_cut", action="store_false",
                      help="never reset the recurrent state at detected scene cuts")
     run.add_argument("--json", dest="json_path", help="write a run summary (frames, fps, per-stage timing)")
+    _add_memory_args(run)
     run.add_argument("--quiet", action="store_true", help="no progress bar, warnings only")
     lv = run.add_argument_group("live sources (streams, cameras)")
     lv.add_argument("--live", dest="live", action="store_true", default=None,
@@ -159,6 +190,10 @@ def build_parser() -> argparse.ArgumentParser:
     exp.add_argument("--model", default="small", help="shipped preset (small, base) or a .safetensors path")
     exp.add_argument("-o", "--output", required=True, help="the .onnx file to write")
     exp.add_argument("-y", "--overwrite", action="store_true", help="overwrite an existing OUTPUT")
+    exp.add_argument("--precision", default="fp32", choices=["fp32", "int8"],
+                     help="int8: statically quantized (QDQ) for ONNX Runtime / OpenVINO on the CPU")
+    exp.add_argument("--calibrate", metavar="VIDEO|DIR", help="int8: calibrate on these clips (default: the "
+                     "shipped calibration clips, rendered from training photos)")
 
     be = sub.add_parser("build-engine", help="build (or validate) the cached TensorRT engine for a model",
                         formatter_class=HelpFormatter, description="Build the TensorRT engine for one recurrent step and keep it in the "
@@ -180,7 +215,8 @@ def _run(a) -> int:
         compare=a.compare, scene_cut=a.scene_cut, json_path=a.json_path,
         progress=not a.quiet and sys.stderr.isatty(), live=a.live, input_format=a.input_format,
         reconnect_max=a.reconnect_max, max_frames=a.max_frames, duration_s=a.duration,
-        stats_interval_s=a.stats_interval, throttle_ms=a.throttle, preview=a.preview)
+        stats_interval_s=a.stats_interval, throttle_ms=a.throttle, preview=a.preview, tile=a.tile,
+        max_memory_mb=a.max_memory)
     bar = None
 
     def on_progress(n: int, total: int | None) -> None:
@@ -271,7 +307,15 @@ def _export(a) -> int:
     if not (out.parent if str(out.parent) else Path(".")).is_dir():
         raise OutputError(f"output directory does not exist: {out.parent}")
     net, _ = load_model(a.model)
-    path = export_onnx(net, out)
+    if a.precision == "int8":
+        from .backends.engine_cache import atomic_write
+        from .backends.quantize import cached_int8
+
+        path = out
+        # Copied from the cache (quantized there once) through a temporary beside OUTPUT: never half-written.
+        atomic_write(out, cached_int8(net, a.calibrate).read_bytes())
+    else:
+        path = export_onnx(net, out)
     log.info(f"wrote {path}")
     return 0
 

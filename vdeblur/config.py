@@ -16,9 +16,10 @@ class Backend(str, enum.Enum):
 
 
 class Precision(str, enum.Enum):
-    AUTO = "auto"       # fp16 on a GPU, fp32 on the CPU
+    AUTO = "auto"       # fp16 on a GPU; on the CPU int8 for weights whose int8 quality was validated, else fp32
     FP32 = "fp32"
     FP16 = "fp16"
+    INT8 = "int8"       # CPU backends: static QDQ quantization (vdeblur/backends/quantize.py)
 
 
 @dataclass(frozen=True)
@@ -62,12 +63,13 @@ class ModelConfig:
     precision: Precision = Precision.AUTO
     threads: int = 0                # CPU threads for inference; 0 = library default
     trt_profile: ShapeProfile = ShapeProfile()  # frame sizes a TensorRT engine is built for
+    calibration: str | None = None  # int8: a video or folder of videos to calibrate on (None: the shipped clips)
 
 
 @dataclass(frozen=True)
 class EncodeConfig:
     """The video encoder. crf/preset apply to the encoders in sinks.video.CRF_RANGE / PRESETS (None: their
-    default, crf 18 and preset medium for x264/x265); options: any encoder's own AVOptions, as key/value
+    default, crf 18 and preset veryfast for x264/x265); options: any encoder's own AVOptions, as key/value
     pairs (`--codec-opt key=value`), validated against the encoder before any work starts."""
 
     codec: str = "libx264"
@@ -88,7 +90,10 @@ class RunConfig:
     scene_cut: bool = True          # reset the recurrent state at scene cuts (vdeblur/scenecut.py)
     json_path: str | None = None
     progress: bool = False          # progress bar on stderr (the CLI turns it on for a terminal)
-    queue_size: int = 8             # frames held between two stages (bounded: backpressure)
+    queue_size: int = 8             # frames held between two stages (bounded: backpressure); fewer for big
+                                    # frames when max_memory_mb asks (vdeblur/memory.py)
+    tile: int | None = None         # run frames as tiles of at most N px with their own states; None: automatic
+    max_memory_mb: int | None = 3072  # memory budget: frames that would exceed it are tiled (None: no limit)
     codec_idle: bool | None = None  # decode/encode threads at idle priority; None: automatic (pipeline.codec_idle)
     # Live sources (streams, cameras)
     live: bool | None = None        # None: decide from the input (URL scheme / capture device)

@@ -12,7 +12,7 @@ import cv2
 import numpy as np
 import torch
 
-from .geometry import FrameGeometry
+from .geometry import FrameGeometry, TileGrid
 from .ring import FrameRing
 from .scenecut import SceneCutDetector
 
@@ -49,22 +49,36 @@ class Deblurrer:
 
     process(rgb) takes (H, W, 3) uint8 and returns (H, W, 3) uint8. The state resets by itself when the
     frame size changes, at a scene cut (unless scene_cut is False), and on reset().
+
+    tile: run frames as overlapping tiles of at most this many px (cores), each tile with its own recurrent
+    state carried frame to frame (a state slot in the backend), each read with backend.margin px of
+    context and cropped back to its core (geometry.TileGrid). The window is then kept as uint8 (a quarter
+    of the float ring's memory) and converted tile by tile. None: whole frames.
     """
 
     def __init__(self, backend, timer=None, owns_backend: bool = True,
-                 scene_cut: bool = True):
+                 scene_cut: bool = True, tile: int | None = None):
         self.backend = backend
         self.owns_backend = owns_backend
         self.timer = timer          # optional StageTimes with preprocess/inference/postprocess
         self.cuts = SceneCutDetector() if scene_cut else None
         self.scene_cuts = 0
+        self.tile = tile
+        self.grid: TileGrid | None = None
         self._size: tuple[int, int] | None = None
         self.ring: FrameRing | None = None
-        self.state = None
+        self.state = None           # whole frames: the state; tiles: a list, one state per tile
 
     def _setup(self, h: int, w: int) -> None:
-        self.geometry = FrameGeometry(h, w, self.backend.stride)
         self._size = (h, w)
+        stride = self.backend.stride
+        if self.tile is not None:
+            grid = TileGrid(h, w, self.tile, self.backend.margin, stride)
+            if len(grid.tiles) > 1:
+                self._setup_tiles(grid)
+                return
+        self.grid = None
+        self.geometry = FrameGeometry(h, w, stride)
         self._padded = ph, pw = self.geometry.padded
         self.ring = FrameRing(self.backend.window, (3, ph, pw), device=self.backend.device)
         self._cuda = self.ring.device.type == "cuda"
@@ -76,11 +90,30 @@ class Deblurrer:
             self._pin_out = torch.empty((h, w, 3), dtype=torch.uint8, pin_memory=True)
         self.state = self.backend.init_state(ph, pw)
 
+    def _setup_tiles(self, grid: TileGrid) -> None:
+        h, w = self._size
+        self.grid = grid
+        self.geometry = FrameGeometry(*grid.window_size, self.backend.stride)     # one tile's padding
+        self._padded = ph, pw = self.geometry.padded
+        device = self.backend.device
+        self.ring = FrameRing(self.backend.window, (h, w, 3), device=device, dtype=torch.uint8)
+        self._cuda = self.ring.device.type == "cuda"
+        if self._cuda:
+            self._pin_in = torch.empty((h, w, 3), dtype=torch.uint8, pin_memory=True)
+            self._pin_out = torch.empty((h, w, 3), dtype=torch.uint8, pin_memory=True)
+        self._out = torch.empty((h, w, 3), dtype=torch.uint8, device=device)
+        self._tile_window = torch.empty((1, self.backend.window, 3, ph, pw), device=device)
+        self.state = [self.backend.init_state(ph, pw, slot=i) for i in range(len(grid.tiles))]
+
     def _forget(self) -> None:
         """Empty the window and zero the state."""
-        if self._size is not None:
-            self.ring.clear()
+        if self._size is None:
+            return
+        self.ring.clear()
+        if self.grid is None:
             self.state = self.backend.init_state(*self._padded)
+        else:
+            self.state = [self.backend.init_state(*self._padded, slot=i) for i in range(len(self.state))]
 
     def reset(self) -> None:
         """Forget the past (reconnect, a cut the caller knows of), including the last frame seen."""
@@ -105,6 +138,8 @@ class Deblurrer:
         if self.cuts is not None and self.cuts.is_cut(rgb, signature):
             self._forget()      # the detector keeps this frame: the next one is compared with it
             self.scene_cuts += 1
+        if self.grid is not None:
+            return self._process_tiles(rgb, t0)
         # Convert straight into the ring slot (uint8 HWC -> float CHW in [0, 1]) and reflect-pad in place:
         # no per-frame allocation on this path.
         slot = self.ring.slot_for_next()
@@ -132,6 +167,47 @@ class Deblurrer:
         else:
             result = to_uint8_hwc(self.geometry.crop(out[0]))
         self._tick("postprocess", t0)
+        return result
+
+    def _process_tiles(self, rgb: np.ndarray, t0: float) -> np.ndarray:
+        times = dict.fromkeys(("preprocess", "inference", "postprocess"), 0.0)
+        if self._cuda:
+            np.copyto(self._pin_in.numpy(), rgb)
+            self.ring.push(self._pin_in.to(self.ring.device, non_blocking=True))
+        else:
+            self.ring.push(torch.from_numpy(rgb))
+        frames = self.ring.window()                 # (K, H, W, 3) uint8
+        win = self._tile_window[0]                  # (K, 3, ph, pw) float
+        for i, t in enumerate(self.grid.tiles):
+            th, tw = t.y1 - t.y0, t.x1 - t.x0
+            win[:, :, :th, :tw].copy_(frames[:, t.y0:t.y1, t.x0:t.x1].permute(0, 3, 1, 2))
+            win[:, :, :th, :tw].mul_(1 / 255)
+            for k in range(win.shape[0]):
+                _pad_in_place(win[k], th, tw)
+            t1 = time.perf_counter()
+            times["preprocess"] += t1 - t0
+            out, self.state[i] = self.backend.step(self._tile_window, self.state[i])
+            t0 = time.perf_counter()
+            times["inference"] += t0 - t1
+            core = out[0, :, t.cy0 - t.y0:t.cy1 - t.y0, t.cx0 - t.x0:t.cx1 - t.x0]
+            dst = self._out[t.cy0:t.cy1, t.cx0:t.cx1]
+            if core.device.type == "cpu" and core.dtype == torch.float32:
+                dst.numpy()[:] = to_uint8_hwc(core)
+            else:
+                dst.copy_(core.clamp(0, 1).mul(255).round_().to(torch.uint8).permute(1, 2, 0))
+            t1 = time.perf_counter()
+            times["postprocess"] += t1 - t0
+            t0 = t1
+        if self._cuda:
+            self._pin_out.copy_(self._out, non_blocking=True)
+            torch.cuda.current_stream().synchronize()
+            result = self._pin_out.numpy().copy()
+        else:
+            result = self._out.numpy().copy()
+        times["postprocess"] += time.perf_counter() - t0
+        if self.timer is not None:
+            for stage, seconds in times.items():
+                self.timer.add(stage, seconds * 1e3)
         return result
 
     def __call__(self, frames: Iterable[np.ndarray]) -> Iterator[np.ndarray]:

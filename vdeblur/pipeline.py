@@ -13,6 +13,7 @@ import signal
 import threading
 import time
 from contextlib import ExitStack, contextmanager
+from dataclasses import replace
 from pathlib import Path
 
 import torch
@@ -22,6 +23,7 @@ from .backends.base import entry
 from .config import RunConfig
 from .deblurrer import Deblurrer
 from .errors import DamagedInput, InputError, UsageError, VdeblurError
+from .memory import plan_memory
 from .report import run_summary, write_summary
 from .sinks import check_output, open_sink
 from .sinks.video import check_encode
@@ -194,17 +196,22 @@ def run_file(cfg: RunConfig, on_progress=None, backend=None, timer: StageTimes |
                              f"(it never connected); nothing written") from None
         stack.callback(source.close)
         info = source.info
-        sink = open_sink(dest, info, cfg.encode, info.width * (2 if cfg.compare else 1), info.height,
+        owns_backend = backend is None
+        backend = open_backend(cfg.model, log=log.info, size=(info.height, info.width)) if owns_backend else backend
+        if owns_backend:
+            stack.callback(backend.close)
+        mem = plan_memory(info.height, info.width, backend, cfg)
+        if mem.note:
+            log.info(mem.note)
+        encode = replace(cfg.encode, options=mem.encode_options + cfg.encode.options) if mem.encode_options else cfg.encode
+        sink = open_sink(dest, info, encode, info.width * (2 if cfg.compare else 1), info.height,
                          source.passthrough, live=live, overwrite=cfg.overwrite,
                          left_out=getattr(source, "left_out", []))
         # Leaving by an exception (a stage's error, a missing model) removes the output; success closes it.
         stack.push(lambda exc_type, *_: sink.abort() if exc_type is not None else None)
-        owns_backend = backend is None
-        backend = open_backend(cfg.model, log=log.info) if owns_backend else backend
-        deblurrer = Deblurrer(backend, timer, owns_backend=owns_backend, scene_cut=cfg.scene_cut)
-        stack.callback(deblurrer.close)
-        frames = queue.Queue(maxsize=cfg.live_queue if live else cfg.queue_size)
-        done, packets = queue.Queue(maxsize=cfg.queue_size), queue.Queue()
+        deblurrer = Deblurrer(backend, timer, owns_backend=False, scene_cut=cfg.scene_cut, tile=mem.tile)
+        frames = queue.Queue(maxsize=cfg.live_queue if live else mem.queue_size)
+        done, packets = queue.Queue(maxsize=mem.queue_size), queue.Queue()
         enough = lambda: ((cfg.max_frames is not None and flow.counts["decoded"] >= cfg.max_frames)  # noqa: E731
                           or past_deadline())
         idle = codec_idle(cfg, backend.device, live)

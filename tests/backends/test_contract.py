@@ -16,6 +16,7 @@ from vdeblur.geometry import FrameGeometry
 
 H, W = 72, 104
 TOLERANCE = {"fp32": 1e-4, "fp16": 2e-2}
+CPU_ONLY = ("onnxruntime", "openvino")
 
 
 def frames(n):
@@ -37,7 +38,9 @@ def test_every_backend_keeps_the_contract(name, reference):
     if not entry(name).available() and name != "torch":
         pytest.skip(f"{name} cannot run here")
     device = "cpu" if name == "torch" else "auto"
-    b = open_backend(ModelConfig(spec="small", backend=name, device=device))
+    # fp32 on the CPU: auto would run the shipped small in int8 there (tests/backends/test_quantize.py).
+    precision = Precision.FP32 if name in CPU_ONLY else Precision.AUTO
+    b = open_backend(ModelConfig(spec="small", backend=name, device=device, precision=precision))
     try:
         assert isinstance(b, Backend) and b.name == name
         assert b.window == 3 and b.stride == 8 and b.state_names == ["h0", "c0"]
@@ -54,6 +57,32 @@ def test_every_backend_keeps_the_contract(name, reference):
         b.close()
 
 
+@pytest.mark.parametrize("name", backend_names())
+def test_state_slots_are_independent(name):
+    """Tiles carry one state each: stepping slot 1 between slot 0's steps changes nothing for slot 0, and
+    the state a step returns stays valid until that slot's next step."""
+    if not entry(name).available() and name != "torch":
+        pytest.skip(f"{name} cannot run here")
+    device = "cpu" if name == "torch" else "auto"
+    precision = Precision.FP32 if name in CPU_ONLY else Precision.AUTO
+    b = open_backend(ModelConfig(spec="small", backend=name, device=device, precision=precision))
+    try:
+        alone = run(b, frames(4))
+        other = step_windows(4, H, W, seed=1)
+        s0, s1 = b.init_state(H, W, slot=0), b.init_state(H, W, slot=1)
+        got = []
+        for a, o in zip(frames(4), other):
+            out, s0 = b.step(a.to(b.device), s0)
+            got.append(out.detach().float().cpu().clone())
+            kept = [t.detach().float().cpu().clone() for t in s0]
+            _, s1 = b.step(o.to(b.device), s1)
+            assert all(torch.equal(k, t.detach().float().cpu()) for k, t in zip(kept, s0))
+        tol = TOLERANCE[b.precision.value]
+        assert max((x - y).abs().max().item() for x, y in zip(alone, got)) <= tol
+    finally:
+        b.close()
+
+
 def test_unknown_backend_is_a_clear_error():
     with pytest.raises(BackendError, match="unknown backend 'nope'"):
         open_backend(ModelConfig(backend="nope"))
@@ -61,6 +90,16 @@ def test_unknown_backend_is_a_clear_error():
 
 def test_auto_picks_a_registered_backend():
     assert auto_choice() in backend_names()
+
+
+def test_state_buffers_keep_slots_apart():
+    sb = StateBuffers(lambda shape, i: torch.zeros(shape))
+    a0 = sb.reset([(1, 2, 3, 4)], slot=0)
+    a1 = sb.reset([(1, 2, 3, 4)], slot=1)
+    out0, out1 = sb.outputs_for(a0), sb.outputs_for(a1)
+    ptrs = {t[0].data_ptr() for t in (a0, a1, out0, out1)}
+    assert len(ptrs) == 4 and sb.slots == 2
+    assert sb.outputs_for(tuple(out1))[0].data_ptr() == a1[0].data_ptr()
 
 
 def test_state_buffers_swap_between_two_sets():

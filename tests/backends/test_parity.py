@@ -24,6 +24,17 @@ def test_onnxruntime_matches_torch_fp32():
     assert diff <= 1e-4
 
 
+def test_openvino_matches_torch_fp32():
+    pytest.importorskip("openvino")
+    from vdeblur.backends.openvino_backend import OpenVinoBackend
+
+    net, _ = load_model("small")
+    ref = run_backend(TorchBackend(net, torch.device("cpu")), frames(8), 72, 104)
+    got = run_backend(OpenVinoBackend(load_model("small")[0]), frames(8), 72, 104)
+    diff = max((a - b).abs().max().item() for a, b in zip(ref, got))
+    assert diff <= 1e-4
+
+
 def test_onnx_export_is_valid(tmp_path):
     onnx = pytest.importorskip("onnx")
     from vdeblur.backends.onnx_export import export_onnx, io_names

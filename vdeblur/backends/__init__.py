@@ -23,3 +23,4 @@ def tensorrt_available() -> bool:
 register("tensorrt", "vdeblur.backends.trt_backend:TrtBackend", tensorrt_available, auto_rank=10)
 register("torch", "vdeblur.backends.torch_backend:TorchBackend", torch.cuda.is_available, auto_rank=20)
 register("onnxruntime", "vdeblur.backends.ort_backend:OrtBackend", lambda: _has("onnxruntime"), auto_rank=30)
+register("openvino", "vdeblur.backends.openvino_backend:OpenVinoBackend", lambda: _has("openvino"), auto_rank=40)

@@ -2,13 +2,16 @@
 
 A backend runs one recurrent step of the network:
 
-    init_state(h, w) -> state              zeroed state for padded frames of h x w (FrameGeometry.padded)
+    init_state(h, w, slot=0) -> state      zeroed state for padded frames of h x w (FrameGeometry.padded);
+                                           slot: an independent state (one per tile), see below
     step(window, state) -> (frame, state)  window (1, K, 3, h, w) float32 [0, 1] on `device`;
                                            frame (1, 3, h, w) float32, nominally [0, 1]
     close()
 
-Buffer ownership: what step() returns may be a view of the backend's own buffers, valid until the next
-step() or init_state(); a caller that keeps a frame copies it (the Deblurrer converts it at once).
+Buffer ownership: the frame step() returns may be a view of the backend's own buffers, valid until the
+next step() or init_state(); a caller that keeps a frame copies it (the Deblurrer converts it at once).
+The state step() returns stays valid until the next step() on the same slot (the slot of the state that
+went in), so several states (tiles of one frame) are carried side by side without copies.
 """
 from __future__ import annotations
 
@@ -33,8 +36,9 @@ class Backend(Protocol):
     stride: int                     # frames are padded to multiples of this
     state_names: list[str]          # the state's tensor names, the same in every backend and the ONNX
     info: dict                      # the weights' metadata
+    margin: int                     # px of context a tile needs on each side: the step's receptive field
 
-    def init_state(self, h: int, w: int) -> State: ...
+    def init_state(self, h: int, w: int, slot: int = 0) -> State: ...
 
     def step(self, window: torch.Tensor, state: State) -> tuple[torch.Tensor, State]: ...
 
@@ -53,33 +57,67 @@ class NetBackend:
         self.window = net.window
         self.stride = net.stride
         self.state_names = net.state_names
+        self._receptive = net.receptive_radius     # measured on first use (tiles only)
+
+    @property
+    def margin(self) -> int:
+        return self._receptive()
 
 
 class StateBuffers:
-    """Two preallocated sets of state tensors (A, B), swapped each step, for backends that write the new
-    state into buffers they own (ONNX Runtime's IO binding, TensorRT's tensor addresses).
+    """Preallocated state tensors for backends that write the new state into buffers they own (ONNX
+    Runtime's IO binding, TensorRT's tensor addresses, OpenVINO's output tensors): two sets (A, B) per state
+    slot, swapped each step.
 
-    reset(shapes) zeroes and returns set A (reallocating both when the shapes change); outputs_for(state)
-    is the set the incoming state is not using, where the step writes the new state.
+    A slot is one independent recurrent state (the pipeline uses slot 0; tiles use one slot each), so
+    stepping one slot never overwrites another's. reset(shapes, slot) zeroes and returns the slot's set A
+    (reallocating the slot's sets when the shapes change); outputs_for(state) is the set of the same slot
+    that the incoming state is not using, where the step writes the new state.
     """
 
     def __init__(self, make: Callable[[tuple[int, ...], int], torch.Tensor]):
         self._make = make               # (shape, index in the state) -> new tensor
-        self._shapes: list | None = None
-        self.a: list[torch.Tensor] = []
-        self.b: list[torch.Tensor] = []
+        self._slots: dict[int, tuple[list, list[torch.Tensor], list[torch.Tensor]]] = {}
+        self._owner: dict[int, tuple[int, int]] = {}    # data_ptr of a set's first tensor -> (slot, 0 A / 1 B)
 
-    def reset(self, shapes: list[tuple[int, ...]]) -> State:
-        if self._shapes != list(shapes):
-            self._shapes = list(shapes)
-            self.a = [self._make(tuple(s), i) for i, s in enumerate(shapes)]
-            self.b = [self._make(tuple(s), i) for i, s in enumerate(shapes)]
-        for t in self.a:
+    def reset(self, shapes: list[tuple[int, ...]], slot: int = 0) -> State:
+        held = self._slots.get(slot)
+        if held is None or held[0] != list(shapes):
+            if held is not None:
+                for t in (held[1][0], held[2][0]):
+                    self._owner.pop(t.data_ptr(), None)
+            a = [self._make(tuple(s), i) for i, s in enumerate(shapes)]
+            b = [self._make(tuple(s), i) for i, s in enumerate(shapes)]
+            held = self._slots[slot] = (list(shapes), a, b)
+            self._owner[a[0].data_ptr()] = (slot, 0)
+            self._owner[b[0].data_ptr()] = (slot, 1)
+        for t in held[1]:
             t.zero_()
-        return tuple(self.a)
+        return tuple(held[1])
 
     def outputs_for(self, state: State) -> list[torch.Tensor]:
-        return self.b if state and state[0].data_ptr() == self.a[0].data_ptr() else self.a
+        slot, which = self._owner.get(state[0].data_ptr(), (0, 1)) if state else (0, 1)
+        _, a, b = self._slots[slot]
+        return b if which == 0 else a
+
+    @property
+    def slots(self) -> int:
+        return len(self._slots)
+
+
+def int8_validated(info: dict | None) -> bool:
+    """Whether the weights' card records int8 quality checked against fp32 (tools/int8_quality.py)."""
+    return bool(((info or {}).get("int8") or {}).get("validated"))
+
+
+def cpu_precision(requested: Precision, info: dict | None, backend: str) -> Precision:
+    """What a CPU backend runs for the requested precision: fp32 or int8; auto means int8 only for weights
+    whose int8 quality was validated."""
+    if requested == Precision.FP16:
+        raise BackendError(f"the {backend} backend runs fp32 or int8 (fp16 is for GPU backends)")
+    if requested == Precision.AUTO:
+        return Precision.INT8 if int8_validated(info) else Precision.FP32
+    return requested
 
 
 @dataclass(frozen=True)
@@ -120,13 +158,23 @@ def auto_choice(fallback: str = "torch") -> str:
     return next((e.name for e in ranked if e.available()), fallback)
 
 
-def open_backend(cfg: ModelConfig, log=None) -> Backend:
-    """Build the backend the config names; for "auto" the fastest available one (see auto_rank)."""
+def open_backend(cfg: ModelConfig, log=None, size: tuple[int, int] | None = None) -> Backend:
+    """Build the backend the config names. "auto": TensorRT or torch on a CUDA GPU (auto_rank order);
+    on a CPU the fastest measured backend and precision for this model and frame size (probe.py).
+
+    size: the frames' (h, w), for the CPU probe (None: 640x360)."""
     name = str(getattr(cfg.backend, "value", cfg.backend))
     auto = name == "auto"
     if auto:
         name = auto_choice()
+        from .probe import CPU_BACKENDS, choose
+
+        if name in CPU_BACKENDS:
+            backend = choose(cfg, size)
+            if log:
+                log(f"backend: {backend.name} {backend.precision.value} on {backend.device} (auto)")
+            return backend
     backend = entry(name).load().from_config(cfg)
     if log:
-        log(f"backend: {backend.name} on {backend.device}{' (auto)' if auto else ''}")
+        log(f"backend: {backend.name} {backend.precision.value} on {backend.device}{' (auto)' if auto else ''}")
     return backend

@@ -16,8 +16,9 @@ from ..config import ModelConfig, Precision
 from ..errors import BackendError
 from ..model.loading import load_model
 from ..model.net import DeblurNet
-from .base import NetBackend, StateBuffers
+from .base import NetBackend, StateBuffers, cpu_precision
 from .onnx_export import cached_onnx, io_names
+from .quantize import cached_int8
 
 
 def _cpu_threads(requested: int) -> int:
@@ -33,11 +34,15 @@ class OrtBackend(NetBackend):
     name = "onnxruntime"
 
     def __init__(self, net: DeblurNet, threads: int = 0, info: dict | None = None, onnx_path=None,
-                 spin: bool = False):
-        self._adopt(net, torch.device("cpu"), Precision.FP32, info)
+                 spin: bool = False, precision: Precision = Precision.FP32, calibration=None):
+        """precision: fp32, int8, or auto (int8 where `info` records a validated int8 quality)."""
+        precision = cpu_precision(precision, info, self.name)
+        self._adopt(net, torch.device("cpu"), precision, info)
         self._net = net
         self._state = StateBuffers(lambda shape, i: torch.zeros(shape, dtype=torch.float32))
-        path = onnx_path or cached_onnx(net)
+        if onnx_path is None:
+            onnx_path = cached_int8(net, calibration) if precision == Precision.INT8 else cached_onnx(net)
+        path = onnx_path
         so = ort.SessionOptions()
         so.intra_op_num_threads = _cpu_threads(threads)
         so.inter_op_num_threads = 1
@@ -58,15 +63,13 @@ class OrtBackend(NetBackend):
 
     @classmethod
     def from_config(cls, cfg: ModelConfig) -> "OrtBackend":
-        if cfg.precision == Precision.FP16:
-            raise BackendError("the onnxruntime backend runs fp32 only (fp16 is for GPU backends)")
         net, info = load_model(cfg.spec)
-        return cls(net, cfg.threads, info)
+        return cls(net, cfg.threads, info, precision=cfg.precision, calibration=cfg.calibration)
 
-    def init_state(self, h: int, w: int):
+    def init_state(self, h: int, w: int, slot: int = 0):
         if self._frame is None or tuple(self._frame.shape[-2:]) != (h, w):
             self._frame = torch.zeros((1, 3, h, w), dtype=torch.float32)
-        return self._state.reset(self._net.state_shapes(1, h, w))
+        return self._state.reset(self._net.state_shapes(1, h, w), slot)
 
     def _bind_out(self, name: str, t: torch.Tensor) -> None:
         self.binding.bind_output(name, "cpu", 0, np.float32, list(t.shape), t.data_ptr())

@@ -46,10 +46,14 @@ class TorchBackend(NetBackend):
             raise BackendError("device cuda requested but torch sees no CUDA GPU")
         if device.type == "cpu" and cfg.threads > 0:
             torch.set_num_threads(cfg.threads)
+        if cfg.precision == Precision.INT8:
+            raise BackendError("the torch backend runs fp32 or fp16 (int8 is for the CPU backends: "
+                               "onnxruntime, openvino)")
         net, info = load_model(cfg.spec)
         return cls(net, device, cfg.precision, info)
 
-    def init_state(self, h: int, w: int):
+    def init_state(self, h: int, w: int, slot: int = 0):
+        """A new state each call: the caller owns it (slots need no bookkeeping here)."""
         return self.net.init_state(1, h, w, device=self.device, dtype=self.dtype)
 
     @torch.inference_mode()
@@ -89,10 +93,11 @@ class TorchBackend(NetBackend):
             if dst.data_ptr() != src.data_ptr():
                 dst.copy_(src)
         graph.replay()
-        # The graph's outputs are overwritten by the next replay: move the new state into the inputs now.
-        for dst, src in zip(st, new_state):
+        # The graph's outputs are overwritten by the next replay: the new state goes into the tensors the
+        # state came in (the caller's, from init_state), so each slot (tile) keeps its own.
+        for dst, src in zip(state, new_state):
             dst.copy_(src)
-        return frame, tuple(st)
+        return frame, tuple(state)
 
     def close(self) -> None:
         self.net = None

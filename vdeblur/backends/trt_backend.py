@@ -159,9 +159,12 @@ class TrtBackend(NetBackend):
     def from_config(cls, cfg: ModelConfig) -> "TrtBackend":
         net, info = load_model(cfg.spec)
         precision = Precision.FP16 if cfg.precision == Precision.AUTO else cfg.precision
+        if precision == Precision.INT8:
+            raise BackendError("the tensorrt backend runs fp16 or fp32 (int8 is for the CPU backends: "
+                               "onnxruntime, openvino)")
         return cls(net, precision, cfg.trt_profile, info)
 
-    def init_state(self, h: int, w: int):
+    def init_state(self, h: int, w: int, slot: int = 0):
         if not self.profile.covers(w, h):
             raise BackendError(f"frame size {w}x{h} (padded) is outside the TensorRT engine's profile "
                                f"{self.profile}; build one that covers it (vdeblur build-engine --min/--max)")
@@ -171,7 +174,7 @@ class TrtBackend(NetBackend):
                 if not self.context.set_input_shape(name, shape):
                     raise BackendError(f"TensorRT rejected shape {shape} for {name}")
             self._frame = torch.empty((1, 3, h, w), device=self.device, dtype=self._dtypes["frame"])
-        return self._state.reset(self._net.state_shapes(1, h, w))
+        return self._state.reset(self._net.state_shapes(1, h, w), slot)
 
     def step(self, window: torch.Tensor, state):
         """window (1, K, 3, h, w) float32 on the GPU -> (frame (1, 3, h, w) float32, state), both views of

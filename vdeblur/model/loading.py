@@ -59,3 +59,22 @@ def save_weights(net: DeblurNet, path: Path, info: dict, dtype: torch.dtype = to
     meta = {"vdeblur_config": json.dumps(net.config.to_dict()), "vdeblur_info": json.dumps(info)}
     path.parent.mkdir(parents=True, exist_ok=True)
     save_file(tensors, str(path), metadata=meta)
+
+
+def update_info(path: Path, **entries) -> None:
+    """Add entries to a weights file's info (its safetensors metadata and the JSON card beside it); the
+    tensors are written back unchanged."""
+    from safetensors.torch import load_file
+
+    with safe_open(str(path), framework="pt", device="cpu") as f:
+        meta = dict(f.metadata() or {})
+    tensors = load_file(str(path))
+    info = json.loads(meta.get("vdeblur_info", "{}"))
+    info.update(entries)
+    meta["vdeblur_info"] = json.dumps(info)
+    save_file(tensors, str(path), metadata=meta)
+    card = Path(path).with_suffix(".json")
+    if card.exists():
+        data = json.loads(card.read_text())
+        data.update(entries)
+        card.write_text(json.dumps(data, indent=1) + "\n")

@@ -8,6 +8,7 @@ Layout: pixel-unshuffle x2 -> encoder at 1/2, 1/4, 1/8 -> ConvLSTM layer(s) at 1
 """
 from __future__ import annotations
 
+import functools
 from dataclasses import asdict, dataclass, replace
 
 import torch
@@ -134,6 +135,11 @@ class DeblurNet(nn.Module):
         """Shapes of the state tensors for frames of padded size h x w."""
         return [(n, self.config.hidden, h // self.stride, w // self.stride)] * (2 * len(self.cells))
 
+    def receptive_radius(self) -> int:
+        """Pixels on each side of an output pixel that one step reads from the window, rounded up to the
+        stride: the margin a tile needs (measured once per configuration, see _receptive_radius)."""
+        return _receptive_radius(self.config)
+
     def init_state(self, n: int, h: int, w: int, device=None, dtype=torch.float32) -> State:
         """Zero state for a batch of n frames of padded size h x w."""
         return tuple(torch.zeros(s, device=device, dtype=dtype) for s in self.state_shapes(n, h, w))
@@ -215,6 +221,30 @@ class DeblurNet(nn.Module):
         d1 = self.dec1(self._upsample(self.up2, d2) + e1)
         out = current + self._pixel_shuffle(self.head(d1))
         return (out, *new_state)
+
+
+@functools.lru_cache(maxsize=None)
+def _receptive_radius(config: NetConfig) -> int:
+    """Measured, not derived: the extent of the nonzero gradient of one central output pixel with respect
+    to the window, for a network of this configuration with random weights (so no path is zero by chance).
+    The state's own reach (8 px per frame through the ConvLSTM's 3x3 conv at 1/8) is not included: that is
+    what makes tiled output differ slightly from untiled output over time."""
+    net = DeblurNet(replace(config, res_scale=False)).eval()
+    gen = torch.Generator().manual_seed(0)
+    with torch.no_grad():
+        for p in net.parameters():
+            p.copy_(torch.randn(p.shape, generator=gen) * 0.1)
+    size = 64
+    while True:
+        window = torch.zeros(1, config.window, 3, size, size, requires_grad=True)
+        out = net(window, *net.init_state(1, size, size))[0]
+        out[0, :, size // 2, size // 2].sum().backward()
+        ys, xs = torch.nonzero(window.grad.abs().sum((0, 1, 2)) > 0, as_tuple=True)
+        reach = max(size // 2 - int(ys.min()), int(ys.max()) - size // 2, size // 2 - int(xs.min()),
+                    int(xs.max()) - size // 2)
+        if reach < size // 2 - net.stride:      # the whole field fits inside the probe
+            return -(-reach // net.stride) * net.stride
+        size *= 2
 
 
 def count_parameters(net: nn.Module) -> int:

@@ -1,0 +1,137 @@
+"""`--backend auto` on a CPU: the fastest *measured* backend and precision for this model, size and machine.
+
+On first use each candidate (every installed CPU backend x fp32 / int8) is opened and timed for a moment at
+the run's frame size; the result is cached in the ONNX cache folder under a key made of everything that
+changes the answer: the CPU model, the thread count, the library versions, the weights and the size. Later
+runs read the cache and open only the winner. int8 is a candidate only where the precision allows it: asked
+for, or `auto` with weights whose int8 quality was validated (base.int8_validated).
+"""
+from __future__ import annotations
+
+import hashlib
+import importlib.metadata
+import json
+import logging
+import platform
+import time
+from dataclasses import replace
+from pathlib import Path
+
+from ..config import ModelConfig, Precision
+from ..errors import VdeblurError
+from ..geometry import FrameGeometry
+from .base import entry, int8_validated
+from .engine_cache import atomic_write
+
+log = logging.getLogger("vdeblur")
+
+CPU_BACKENDS = ("openvino", "onnxruntime")
+PROBE_SIZE = (368, 640)         # (h, w) when the frame size is not known (640x360 padded)
+PROBE_S = 0.4                   # timed seconds per candidate, after two warm-up steps
+PROBE_VERSION = 1
+
+
+def cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def _versions() -> dict[str, str]:
+    out = {}
+    for dist in ("onnxruntime", "openvino", "torch"):
+        try:
+            out[dist] = importlib.metadata.version(dist)
+        except importlib.metadata.PackageNotFoundError:
+            pass
+    return out
+
+
+def candidates(cfg: ModelConfig, info: dict) -> list[tuple[str, Precision]]:
+    names = [n for n in CPU_BACKENDS if entry(n).available()]
+    if cfg.precision == Precision.AUTO:
+        precisions = [Precision.FP32] + ([Precision.INT8] if int8_validated(info) else [])
+    else:
+        precisions = [cfg.precision]
+    return [(n, p) for n in names for p in precisions]
+
+
+def cache_key(cfg: ModelConfig, digest: str, size: tuple[int, int], cands) -> str:
+    from .ort_backend import _cpu_threads
+
+    blob = json.dumps({"v": PROBE_VERSION, "cpu": cpu_model(), "threads": _cpu_threads(cfg.threads),
+                       "versions": _versions(), "weights": digest, "size": size,
+                       "calibration": cfg.calibration, "candidates": [(n, p.value) for n, p in cands]},
+                      sort_keys=True)
+    return hashlib.sha256(blob.encode()).hexdigest()[:20]
+
+
+def measure(backend, h: int, w: int, seconds: float = PROBE_S) -> float:
+    """Steps per second of backend.step at padded size h x w (a fixed random window, state carried)."""
+    import torch
+
+    window = torch.rand((1, backend.window, 3, h, w), generator=torch.Generator().manual_seed(0))
+    state = backend.init_state(h, w)
+    for _ in range(2):
+        _, state = backend.step(window, state)
+    n, t0 = 0, time.perf_counter()
+    while True:
+        _, state = backend.step(window, state)
+        n += 1
+        elapsed = time.perf_counter() - t0
+        if elapsed >= seconds and n >= 3:
+            return n / elapsed
+
+
+def choose(cfg: ModelConfig, size: tuple[int, int] | None, stride: int = 8):
+    """Open and return the fastest CPU backend for cfg (a backend instance), measuring on first use."""
+    from ..model.loading import load_model
+    from .onnx_export import cache_dir, weights_digest
+
+    net, info = load_model(cfg.spec)
+    h, w = FrameGeometry(*size, stride).padded if size else PROBE_SIZE
+    cands = candidates(cfg, info)
+    if not cands:
+        raise VdeblurError("no CPU backend installed (pip install onnxruntime, or 'vdeblur[openvino]')")
+    path = cache_dir() / "auto" / f"{cache_key(cfg, weights_digest(net), (h, w), cands)}.json"
+    if path.exists():
+        try:
+            choice = json.loads(path.read_text())
+            name, precision = choice["backend"], Precision(choice["precision"])
+            backend = entry(name).load().from_config(replace(cfg, backend=name, precision=precision))
+            log.info(f"auto: {name} {precision.value}, {choice['fps']:.1f} fps measured at {w}x{h} (cached)")
+            return backend
+        except (OSError, ValueError, KeyError, VdeblurError):
+            pass            # a damaged or stale entry: measure again
+    measured, best = [], None
+    for name, precision in cands:
+        try:
+            backend = entry(name).load().from_config(replace(cfg, backend=name, precision=precision))
+            fps = measure(backend, h, w)
+        except VdeblurError as e:
+            log.warning(f"warning: auto: {name} {precision.value} unusable here ({e})")
+            continue
+        measured.append({"backend": name, "precision": precision.value, "fps": round(fps, 2)})
+        if best is None or fps > best[0]:
+            if best is not None:
+                best[1].close()
+            best = (fps, backend, name, precision)
+        else:
+            backend.close()
+    if best is None:
+        raise VdeblurError("auto: no CPU backend could run the model (see the warnings above)")
+    fps, backend, name, precision = best
+    others = ", ".join(f"{m['backend']} {m['precision']} {m['fps']:.1f}" for m in measured
+                       if (m["backend"], m["precision"]) != (name, precision.value))
+    log.info(f"auto: {name} {precision.value}, {fps:.1f} fps measured at {w}x{h}" + (f" ({others})" if others else ""))
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write(path, json.dumps({"backend": name, "precision": precision.value, "fps": fps, "size": [w, h],
+                                       "cpu": cpu_model(), "measured": measured}, indent=1).encode())
+    except OSError:
+        pass                # an unwritable cache only costs the next run another probe
+    return backend
