@@ -20,13 +20,17 @@ def run(inp, out, weights, **kw):
     return deblur_file(str(inp), str(out), model=str(weights), overwrite=True, **kw)
 
 
-@pytest.mark.parametrize("backend", ["torch", "onnxruntime"])
-def test_frames_pts_audio_and_size_preserved(tmp_path, tiny_weights, backend):
+@pytest.mark.parametrize("backend,tile", [("torch", None), ("onnxruntime", None), ("openvino", None),
+                                          ("onnxruntime", 48), ("auto", None)])
+def test_frames_pts_audio_and_size_preserved(tmp_path, tiny_weights, backend, tile):
+    if backend == "openvino":
+        pytest.importorskip("openvino")
     inp = tmp_path / "in.mp4"
     make_clip(inp, frames=14, width=322, height=182)
     out = tmp_path / "out.mp4"
-    summary = run(inp, out, tiny_weights, backend=backend)
+    summary = run(inp, out, tiny_weights, backend=backend, tile=tile)
     assert summary["frames_in"] == summary["frames_out"] == 14
+    assert summary["tiles"] == (1 if tile is None else 7)     # tiny: 80 px context, one row of 7
     assert seconds(out) == seconds(inp)
     assert audio_packets(out) == audio_packets(inp) != []
     with av.open(str(out)) as c:

@@ -96,7 +96,8 @@ class TileGrid:
 
     height: int
     width: int
-    tile: int                   # largest core size in px (both axes; cores are made equal, up to this)
+    tile: int                   # largest core size in px (both axes; cores are made equal, up to this; an
+                                # axis that fits in one window of tile + 2 margins is not split)
     margin: int                 # context on each side of a core: at least the network's receptive field
     stride: int = 8
 
