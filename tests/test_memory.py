@@ -27,7 +27,7 @@ def test_small_frames_are_left_alone():
 def test_8k_is_tiled_within_the_budget():
     plan = plan_memory(4320, 7680, FakeBackend(), cfg())
     assert plan.tile is not None and plan.tile % 64 == 0
-    assert plan.queue_size == 2 and plan.estimate_mb <= 3072
+    assert plan.queue_size == 1 and plan.estimate_mb <= 3072
     assert plan.encode_options == LEAN_X26X and "tiles of up to" in plan.note
 
 

@@ -54,3 +54,18 @@ def test_clear_and_bad_shape():
     assert r.window()[:, 0, 0, 0].tolist() == [7, 7]
     with pytest.raises(ValueError):
         r.push(torch.zeros(1, 3, 3))
+
+
+def test_a_non_contiguous_ring_keeps_each_frame_once_in_order():
+    r = FrameRing(3, (1, 2, 2), contiguous=False)
+    assert r._store.shape[0] == 3
+    r.push(frame(1))
+    assert [f[0, 0, 0].item() for f in r.frames()] == [1, 1, 1]
+    for v in (2, 3, 4, 5):
+        r.push(frame(v))
+    assert [f[0, 0, 0].item() for f in r.frames()] == [3, 4, 5]
+    with pytest.raises(RuntimeError, match="contiguous"):
+        r.window()
+    r.clear()
+    with pytest.raises(RuntimeError, match="empty"):
+        r.frames()

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import platform
 import sys
 from pathlib import Path
 
@@ -24,6 +23,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from vdeblur.backends.ort_backend import OrtBackend  # noqa: E402
+from vdeblur.backends.probe import cpu_model  # noqa: E402
 from vdeblur.backends.quantize import QUANT_VERSION, cpu_has_vnni  # noqa: E402
 from vdeblur.config import Precision  # noqa: E402
 from vdeblur.deblurrer import Deblurrer  # noqa: E402
@@ -39,28 +39,24 @@ def psnr(a: np.ndarray, b: np.ndarray) -> float:
     return float(10 * np.log10(255.0 ** 2 / max(mse, 1e-10)))
 
 
-def cpu_name() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
-
-
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("sets", nargs="+", type=Path, help="validation set folders (tools/synthesize.py output)")
     ap.add_argument("--model", default="small")
+    ap.add_argument("--backend", default="onnxruntime", choices=["onnxruntime", "openvino"],
+                    help="the CPU backend whose fp32 and int8 are compared (the int8 model is the same file)")
     ap.add_argument("--frames", type=int, default=24, help="frames per clip (state carried)")
     ap.add_argument("--json", type=Path)
     ap.add_argument("--record", action="store_true", help="write the result into the weights' info and card")
     a = ap.parse_args(argv)
+    if a.record and a.backend != "onnxruntime":
+        raise SystemExit("--record takes the onnxruntime figures (the reference int8 runtime)")
     net, info = load_model(a.model)
-    runs = {p: Deblurrer(OrtBackend(net, info=info, precision=p), scene_cut=False)
-            for p in (Precision.FP32, Precision.INT8)}
-    report: dict = {"model": a.model, "cpu": cpu_name(), "vnni": cpu_has_vnni(), "quant_version": QUANT_VERSION,
+    make = OrtBackend
+    if a.backend == "openvino":
+        from vdeblur.backends.openvino_backend import OpenVinoBackend as make
+    runs = {p: Deblurrer(make(net, info=info, precision=p), scene_cut=False) for p in (Precision.FP32, Precision.INT8)}
+    report: dict = {"model": a.model, "backend": a.backend, "cpu": cpu_model(), "vnni": cpu_has_vnni(), "quant_version": QUANT_VERSION,
                     "frames_per_clip": a.frames, "sets": {}}
     ok = True
     for folder in a.sets:

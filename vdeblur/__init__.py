@@ -19,11 +19,13 @@ __version__ = "0.1.0"
 class Deblurrer(_Deblurrer):
     @classmethod
     def create(cls, model: str = "small", backend: str = "auto", device: str = "auto",
-               precision: str = "auto") -> "Deblurrer":
+               precision: str = "auto", tile: int | None = None,
+               size: tuple[int, int] | None = None) -> "Deblurrer":
+        """tile: see Deblurrer (None: whole frames). size: the frames' (h, w), for `auto`'s CPU probe."""
         from .backends import open_backend
 
         return cls(open_backend(ModelConfig(spec=model, backend=str(backend), device=device,
-                                            precision=Precision(precision))))
+                                            precision=Precision(precision)), size=size), tile=tile)
 
 
 def deblur_file(input: str, output: str, run: RunConfig | None = None, **overrides) -> dict:

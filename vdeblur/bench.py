@@ -176,14 +176,14 @@ def run_one(bc: BenchConfig, tmp: Path) -> tuple[dict, dict]:
         clip = str(tmp / f"synthetic_{w}x{h}_{bc.frames}.mp4")
         if not Path(clip).exists():
             synthetic_clip(Path(clip), bc.frames, w, h)
-    backend = open_backend(bc.model)
+    from .source import Source
+
+    src = Source(clip, timeout=(10.0, 5.0) if is_live(clip) else None)
+    w, h = src.info.width, src.info.height
+    src.close()
+    backend = open_backend(bc.model, log=log.info, size=(h, w))
     cuda = backend.device.type == "cuda"
     try:
-        from .source import Source
-
-        src = Source(clip, timeout=(10.0, 5.0) if is_live(clip) else None)
-        w, h = src.info.width, src.info.height
-        src.close()
         _warmup(backend, h, w, bc.warmup_s)
         if cuda:
             torch.cuda.reset_peak_memory_stats()
@@ -264,7 +264,7 @@ def table(report: dict) -> str:
             "| end-to-end p50 / p99 ms | peak RSS MB |", "|---|---|---|---|---|---|---|---|---|"]
     for r in report["results"]:
         inf, e2e = r["stages_ms"]["inference"], r["stages_ms"]["end_to_end"]
-        rows.append(f"| {r['backend']} ({r['device']}) | {r['model']} | {r['size']} | {r['pipeline_fps']:.1f} | "
+        rows.append(f"| {r['backend']} ({r['device']}, {r['precision']}) | {r['model']} | {r['size']} | {r['pipeline_fps']:.1f} | "
                     f"{r['model_only']['fps']:.1f} | {r['pipeline_efficiency']:.2f} | "
                     f"{inf['median']:.1f} / {inf['p99']:.1f} | {e2e['median']:.0f} / {e2e['p99']:.0f} | "
                     f"{r['peak_rss_mb_process']:.0f} |")
@@ -281,7 +281,7 @@ def plot(report: dict, samples: list[dict], path: str) -> None:
     import matplotlib.pyplot as plt
 
     res = report["results"]
-    names = [f"{r['backend']} {r['model']} {r['size']}" for r in res]
+    names = [f"{r['backend']} {r['precision']} {r['model']} {r['size']}" for r in res]
     stages = [s for s in STAGES if s != "end_to_end"]
     fig, (ax_st, ax_e2e, ax_fps) = plt.subplots(1, 3, figsize=(16, 2.2 + 0.9 * len(stages) * max(1, len(res)) / 2),
                                                gridspec_kw={"width_ratios": [1.3, 1.1, 0.9]})

@@ -96,7 +96,7 @@ class Deblurrer:
         self.geometry = FrameGeometry(*grid.window_size, self.backend.stride)     # one tile's padding
         self._padded = ph, pw = self.geometry.padded
         device = self.backend.device
-        self.ring = FrameRing(self.backend.window, (h, w, 3), device=device, dtype=torch.uint8)
+        self.ring = FrameRing(self.backend.window, (h, w, 3), device=device, dtype=torch.uint8, contiguous=False)
         self._cuda = self.ring.device.type == "cuda"
         if self._cuda:
             self._pin_in = torch.empty((h, w, 3), dtype=torch.uint8, pin_memory=True)
@@ -176,11 +176,12 @@ class Deblurrer:
             self.ring.push(self._pin_in.to(self.ring.device, non_blocking=True))
         else:
             self.ring.push(torch.from_numpy(rgb))
-        frames = self.ring.window()                 # (K, H, W, 3) uint8
+        frames = self.ring.frames()                 # K x (H, W, 3) uint8, oldest first
         win = self._tile_window[0]                  # (K, 3, ph, pw) float
         for i, t in enumerate(self.grid.tiles):
             th, tw = t.y1 - t.y0, t.x1 - t.x0
-            win[:, :, :th, :tw].copy_(frames[:, t.y0:t.y1, t.x0:t.x1].permute(0, 3, 1, 2))
+            for k, frame in enumerate(frames):
+                win[k, :, :th, :tw].copy_(frame[t.y0:t.y1, t.x0:t.x1].permute(2, 0, 1))
             win[:, :, :th, :tw].mul_(1 / 255)
             for k in range(win.shape[0]):
                 _pad_in_place(win[k], th, tw)

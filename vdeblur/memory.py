@@ -17,12 +17,16 @@ FIXED_MB = 450              # imports + model + runtime arenas at a small size (
 # Per pixel a step runs on, for the `small` widths (16 channels at 1/2 scale); scaled by widths[0] / 16.
 STEP_BYTES_PER_PX = {Precision.FP32: 240, Precision.INT8: 290, Precision.FP16: 240}
 QUEUE_FRAME_BYTES_PER_PX = 3 + 1.5   # an RGB frame waiting, plus the decoded YUV 4:2:0 frame behind it
+# Frames in the stages' hands: decode (YUV + RGB), inference (in + out), encode (RGB, its VideoFrame, YUV).
+IN_FLIGHT_BYTES_PER_PX = 4.5 + 6 + 7.5
 # What x264 holds per frame pixel (lookahead, B-frames, frame threads, half-pel planes), measured at 8K on a
-# 2-core machine (benchmarks/rss.py --encoder): medium 109, veryfast 64 bytes/px; with LEAN_X26X 34.
+# 2-core machine (PyAV encoding 20-30 frames): medium 109, veryfast 64 bytes/px; with LEAN_X26X 16. Lean
+# costs compression (no lookahead, so no macroblock tree; no B-frames) and speed (one thread: 1.7 fps at
+# 8K), which only frames that big need, and their network runs at 0.15 fps anyway.
 ENCODER_BYTES_PER_PX = {"ultrafast": 50, "superfast": 60, "veryfast": 64, "faster": 80, "fast": 90, "medium": 109}
 ENCODER_BYTES_DEFAULT = 150           # slower presets and other encoders
-LEAN_X26X = (("rc-lookahead", "4"), ("threads", "2"), ("bf", "1"))
-LEAN_BYTES_PER_PX = 34
+LEAN_X26X = (("rc-lookahead", "0"), ("threads", "1"), ("bf", "0"))
+LEAN_BYTES_PER_PX = 16
 TILE_STEP = 64                        # automatic tile sizes are multiples of this
 MIN_TILE = 128
 
@@ -57,9 +61,10 @@ def encoder_bytes(enc, lean: bool = False) -> float:
 def estimate_mb(h: int, w: int, step_px: int, queue_size: int, step_bytes: float, window: int,
                 tiled: bool, compare: bool = False, encoder: float = ENCODER_BYTES_DEFAULT) -> float:
     px = h * w
-    frames = px * (2 * queue_size * QUEUE_FRAME_BYTES_PER_PX + encoder * (2 if compare else 1))
-    if tiled:   # a uint8 ring of 2K frames and the assembled output frame
-        frames += px * (2 * window * 3 + 3)
+    frames = px * (2 * queue_size * QUEUE_FRAME_BYTES_PER_PX + IN_FLIGHT_BYTES_PER_PX
+                   + encoder * (2 if compare else 1))
+    if tiled:   # a uint8 ring of K frames, the assembled output frame and its copy
+        frames += px * (window * 3 + 6)
     return FIXED_MB + (frames + step_px * step_bytes) / 2 ** 20
 
 
@@ -82,12 +87,12 @@ def plan_memory(h: int, w: int, backend, cfg) -> MemoryPlan:
     if budget is None or whole <= budget:
         return MemoryPlan(None, queue, whole)
     first, changes, options = whole, [], ()
-    queue = 2
-    changes.append(f"{queue} frames between stages")
+    queue = 1
+    changes.append(f"{queue} frame between stages")
     lean = encoder_bytes(cfg.encode, lean=True)
     if lean < enc:
         enc, options = lean, LEAN_X26X
-        changes.append("x264 lookahead 4, 2 threads, 1 B-frame")
+        changes.append("x264 without lookahead or B-frames, one thread")
     whole = est(h * w, False)
     if whole <= budget:
         return MemoryPlan(None, queue, whole, f"{w}x{h} frames: {', '.join(changes)} to stay within --max-memory "

@@ -14,13 +14,15 @@ import torch
 
 class FrameRing:
     def __init__(self, k: int, shape: tuple[int, int, int], device: torch.device | str = "cpu",
-                 dtype: torch.dtype = torch.float32, pin_memory: bool = False):
-        """k frames of shape (C, H, W)."""
+                 dtype: torch.dtype = torch.float32, pin_memory: bool = False, contiguous: bool = True):
+        """k frames of shape (C, H, W). contiguous=False keeps each frame once (k slots, half the memory):
+        window() is then unavailable and frames() gives the k views in order (tiles copy them anyway)."""
         if k < 1:
             raise ValueError("a ring needs at least one slot")
         self.k = k
         self.shape = tuple(shape)
-        self._store = torch.empty((2 * k, *shape), device=device, dtype=dtype,
+        self.contiguous = contiguous
+        self._store = torch.empty(((2 if contiguous else 1) * k, *shape), device=device, dtype=dtype,
                                   pin_memory=pin_memory and torch.device(device).type == "cpu")
         self._next = 0      # slot the next frame goes to, in [0, k)
         self.count = 0      # frames pushed since the last clear
@@ -43,7 +45,8 @@ class FrameRing:
         else:
             i = self._next
             self._store[i].copy_(frame, non_blocking=True)
-            self._store[i + self.k].copy_(self._store[i])
+            if self.contiguous:
+                self._store[i + self.k].copy_(self._store[i])
         self._next = (self._next + 1) % self.k
         self.count += 1
 
@@ -56,7 +59,7 @@ class FrameRing:
         i = self._next
         if self.count == 0:
             self._store.copy_(self._store[i].expand_as(self._store).clone())
-        else:
+        elif self.contiguous:
             self._store[i + self.k].copy_(self._store[i])
         self._next = (self._next + 1) % self.k
         self.count += 1
@@ -65,5 +68,13 @@ class FrameRing:
         """(K, C, H, W) view, oldest first. Valid until the next push."""
         if self.count == 0:
             raise RuntimeError("window() on an empty ring")
+        if not self.contiguous:
+            raise RuntimeError("window() needs a contiguous ring; use frames()")
         start = self._next
         return self._store[start:start + self.k]
+
+    def frames(self) -> list[torch.Tensor]:
+        """The K newest frames, oldest first, as views (any ring). Valid until the next push."""
+        if self.count == 0:
+            raise RuntimeError("frames() on an empty ring")
+        return [self._store[(self._next + j) % self.k] for j in range(self.k)]

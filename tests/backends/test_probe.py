@@ -32,7 +32,7 @@ def test_measured_once_then_cached(tiny_weights, monkeypatch, caplog):
         first = probe.choose(cfg, (37, 61))
         n = len(timed)
         second = probe.choose(cfg, (37, 61))
-    assert n == len(probe.candidates(cfg, load_model(str(tiny_weights))[1])) >= 1
+    assert n == probe.PROBE_ROUNDS * len(probe.candidates(cfg, load_model(str(tiny_weights))[1])) >= 2
     assert len(timed) == n                      # the second run measured nothing
     assert (first.name, first.precision) == (second.name, second.precision)
     assert any("fps measured at 64x40" in r.message and "(cached)" in r.message for r in caplog.records)
