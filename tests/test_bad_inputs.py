@@ -22,7 +22,7 @@ av = pytest.importorskip("av")
 import bad_inputs as bad  # noqa: E402
 
 CLI = [sys.executable, "-m", "vdeblur.cli"]
-INFO_PREFIXES = ("backend:", "note:", "warning:", "vdeblur: error:", "TensorRT")
+INFO_PREFIXES = ("backend:", "auto:", "memory:", "note:", "warning:", "vdeblur: error:", "TensorRT")
 
 
 @dataclass

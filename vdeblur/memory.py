@@ -95,14 +95,14 @@ def plan_memory(h: int, w: int, backend, cfg) -> MemoryPlan:
         changes.append("x264 without lookahead or B-frames, one thread")
     whole = est(h * w, False)
     if whole <= budget:
-        return MemoryPlan(None, queue, whole, f"{w}x{h} frames: {', '.join(changes)} to stay within --max-memory "
+        return MemoryPlan(None, queue, whole, f"memory: {w}x{h} frames: {', '.join(changes)} to stay within --max-memory "
                           f"{budget} MB (estimated peak {whole:.0f} MB)", options)
     margin = backend.margin
     room = budget - est(0, True)
     side = math.sqrt(room * 2 ** 20 / step) if room > 0 else 0
     tile = max(MIN_TILE, int((side - 2 * margin) // TILE_STEP) * TILE_STEP)
     peak = est(_tile_px(tile, margin), True)
-    note = (f"{w}x{h} frames would need about {first:.0f} MB: tiles of up to {tile} px (+{margin} px context on "
+    note = (f"memory: {w}x{h} frames would need about {first:.0f} MB: tiles of up to {tile} px (+{margin} px context on "
             f"each side), {', '.join(changes)}; estimated peak {peak:.0f} MB (--max-memory {budget}; --tile N "
             f"to choose)")
     if peak > budget:

@@ -88,3 +88,32 @@ def test_train_from_clip_folder_validates_and_keeps_best(tmp_path):
     meta = train(tc)
     assert meta["step"] == 2 and len(meta["history"]) == 2
     assert "clips" in meta["history"][-1] and (tmp_path / "run" / "best.safetensors").exists()
+
+
+def test_gan_fine_tune_trains_both_and_resumes(tmp_path, photos, tiny_weights):
+    from safetensors.torch import load_file
+
+    state, out = tmp_path / "state", tmp_path / "run"
+    tc = TrainConfig(state=state, out=out, photos=photos, iters=3, init=str(tiny_weights), gan=True, **TINY)
+    train(tc)
+    assert (state / "disc.safetensors").exists() and (state / "disc_optim.safetensors").exists()
+    before = load_file(str(state / "disc.safetensors"))
+    meta = train(TrainConfig(**{**tc.__dict__, "iters": 2}))
+    assert meta["step"] == 5 and "resumed the discriminator" in (out / "train.log").read_text()
+    after = load_file(str(state / "disc.safetensors"))
+    assert any(not torch.equal(before[k], after[k]) for k in before)     # the discriminator learned
+
+
+def test_gan_losses():
+    from vdeblur.training.gan import HingeLoss, PatchDiscriminator, TemporalConsistency
+
+    d = PatchDiscriminator()
+    assert d(torch.rand(2, 3, 64, 96)).shape == (2, 1, 7, 11)
+    real, fake = torch.full((4,), 2.0), torch.full((4,), -2.0)
+    assert HingeLoss.discriminator(real, fake).item() == 0.0         # both beyond the margin
+    assert HingeLoss.generator(fake).item() == 2.0
+    truth = torch.rand(1, 4, 3, 8, 8)
+    shifted = truth + 0.3                                             # same changes over time: no flicker
+    assert TemporalConsistency()(shifted, truth).item() < 2e-3
+    flicker = truth + torch.tensor([0.0, 0.2, 0.0, 0.2]).view(1, 4, 1, 1, 1)
+    assert TemporalConsistency()(flicker, truth).item() > 0.1

@@ -31,6 +31,7 @@ PROBE_MAX_PX = 640 * 368        # bigger frames are probed at this size: every c
                                 # at 8K that would be gigabytes; per-pixel costs rank the same
 PROBE_S = 0.4                   # timed seconds per candidate, after two warm-up steps
 PROBE_ROUNDS = 2
+PROBE_MAX_STEPS = 40            # enough for a fast model at a small size (the time limit rules the rest)
 PROBE_VERSION = 2
 
 
@@ -86,7 +87,7 @@ def measure(backend, h: int, w: int, seconds: float = PROBE_S) -> float:
         _, state = backend.step(window, state)
         n += 1
         elapsed = time.perf_counter() - t0
-        if elapsed >= seconds and n >= 3:
+        if n >= 3 and (elapsed >= seconds or n >= PROBE_MAX_STEPS):
             return n / elapsed
 
 

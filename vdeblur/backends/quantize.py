@@ -173,7 +173,7 @@ def cached_int8(net: DeblurNet, calibration: str | Path | None = None,
             return path
         if path.exists():
             log.warning(f"warning: cached {path.name} is damaged; quantizing again")
-        log.info(f"quantizing to int8 (calibration: {len(videos)} clips{', 7-bit weights: no VNNI' if rr else ''})")
+        log.info(f"note: quantizing to int8 (calibration: {len(videos)} clips{', 7-bit weights: no VNNI' if rr else ''})")
         feeds = calibration_feeds(net, videos)
         quantize_onnx(cached_onnx(net), path, feeds, rr)
     return path

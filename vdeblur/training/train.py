@@ -19,7 +19,8 @@ from pathlib import Path
 import torch
 
 from ..model.net import PRESETS, DeblurNet, count_parameters
-from .checkpoint import load_state, save_state, save_weights_file
+from .checkpoint import load_aux, load_state, save_aux, save_state, save_weights_file
+from .gan import HingeLoss, PatchDiscriminator, TemporalConsistency
 from .data import list_photos, read_rgb, split_photos
 from .losses import ReconstructionLoss
 from .sources import ClipFolder, OnlineBank
@@ -52,6 +53,10 @@ class TrainConfig:
     res_scale: bool = True               # learnable residual scales (skip-init); off: the plain blocks
     pixel_loss: str = "charbonnier"      # or "psnr"
     fft_weight: float = 0.05
+    gan: bool = False                    # adversarial fine-tuning (training/gan.py): a PatchGAN discriminator
+    gan_weight: float = 0.005            # the generator's hinge term, next to reconstruction losses near 0.03
+    d_lr: float = 1e-4                   # the discriminator's learning rate (Adam, betas 0.5 / 0.99)
+    temporal_weight: float | None = None  # temporal consistency; None: 1.0 with --gan, else off
     profile: str = "train"               # synthesis blur profile (vdeblur/training/synthesis.py)
     subframes: int = 0                   # sub-frames per exposure in online synthesis; 0: 24 on a GPU (fixed,
                                          # so nothing waits for the device), as the motion needs on a CPU
@@ -136,6 +141,12 @@ class Run:
         self.opt = torch.optim.AdamW(self.net.parameters(), lr=tc.lr, weight_decay=tc.weight_decay,
                                      betas=(0.9, 0.99), fused=fused or None)
         self.loss_fn = ReconstructionLoss(tc.pixel_loss, tc.fft_weight)
+        self.temporal_weight = tc.temporal_weight if tc.temporal_weight is not None else (1.0 if tc.gan else 0.0)
+        self.temporal = TemporalConsistency()
+        self.disc = PatchDiscriminator().to(self.device) if tc.gan else None
+        self.adv = HingeLoss()
+        self.d_opt = (torch.optim.Adam(self.disc.parameters(), lr=tc.d_lr, betas=(0.5, 0.99))
+                      if self.disc is not None else None)
         self.meta = self._restore()
         self.step_fn = self._compiled_step()
 
@@ -148,6 +159,8 @@ class Run:
             # Without moments AdamW's first steps are too large: warm up again from here.
             meta["warm_from"] = meta["step"] if not kept.get("exp_avg_sq") else meta.get("warm_from", 0)
             log.info(f"resumed {state} at step {meta['step']} ({meta['trained_s']:.0f} s trained; kept {kept})")
+            if self.disc is not None and load_aux(state, "disc", self.disc, self.d_opt, self.device):
+                log.info("resumed the discriminator")
             return meta
         if tc.init:
             from ..model.loading import load_model
@@ -180,12 +193,28 @@ class Run:
         return tc.lr * cos * warm
 
     def forward_loss(self, blur_u8: torch.Tensor, sharp_u8: torch.Tensor) -> torch.Tensor:
-        """The recurrent forward pass over a (B, T, 3, S, S) uint8 batch and its loss."""
+        """The recurrent forward pass over a (B, T, 3, S, S) uint8 batch and its loss (with --gan, the
+        generator's adversarial term; the outputs are kept for the discriminator's step)."""
         blur = blur_u8.float().div_(255)
         sharp = sharp_u8.float().div_(255)
         with torch.autocast(self.device.type, dtype=self.amp, enabled=self.amp is not None):
             outs = run_sequence(self.step_fn, blur)
-        return self.loss_fn(outs.float(), sharp)
+        outs = outs.float()
+        loss = self.loss_fn(outs, sharp)
+        if self.temporal_weight:
+            loss = loss + self.temporal_weight * self.temporal(outs, sharp)
+        if self.disc is not None:
+            self._pair = (sharp.flatten(0, 1), outs.flatten(0, 1))
+            loss = loss + self.tc.gan_weight * self.adv.generator(self.disc(self._pair[1]))
+        return loss
+
+    def discriminator_step(self) -> None:
+        """One hinge step of the discriminator on the last batch's (truth, output) frames."""
+        real, fake = self._pair
+        self.d_opt.zero_grad(set_to_none=True)     # also drops what the generator's step left on it
+        self.adv.discriminator(self.disc(real), self.disc(fake.detach())).backward()
+        self.d_opt.step()
+        self._pair = None
 
     def backward(self, loss: torch.Tensor) -> None:
         self.opt.zero_grad(set_to_none=True)
@@ -202,6 +231,8 @@ class Run:
         loss = self.forward_loss(blur_u8, sharp_u8)
         self.backward(loss)
         self.update()
+        if self.disc is not None:
+            self.discriminator_step()
         return loss.detach()
 
     def save(self, trained_s: float) -> None:
@@ -209,6 +240,8 @@ class Run:
         meta = {**self.meta, "trained_s": trained_s, "lr": tc.lr, "total_iters": tc.total_iters,
                 "config": {k: str(v) if isinstance(v, Path) else v for k, v in asdict(tc).items()}}
         kept = save_state(Path(tc.state), self.net, self.ema, self.opt, meta, tc.state_budget_mb)
+        if self.disc is not None:
+            save_aux(Path(tc.state), "disc", self.disc, self.d_opt)
         log.info(f"state saved to {tc.state} at step {self.meta['step']} (kept {kept})")
 
 
