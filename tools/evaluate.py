@@ -7,7 +7,8 @@
 Each positional folder is one set (named after the folder). Per clip: PSNR (dB) and SSIM of the blurred
 input, the network (recurrent), the same network with its state reset every frame, and two classical
 baselines (unsharp mask; Wiener deconvolution with a motion kernel estimated from the video); flicker
-(mean absolute error of temporal differences against the ground truth's, 8-bit units). Static clips
+(mean absolute error of temporal differences against the ground truth's, 8-bit units); sharpness (mean
+gradient magnitude, no reference, next to the ground truth's) and GMSD (a perceptual proxy). Static clips
 (target = input) report the output's PSNR against the input. Per set, the checks of the quality issue:
 no clip below its input - 0.05 dB, SSIM up on every blurred clip, flicker not above the input's, static
 clips >= 45 dB. The PNG shows the middle frame of a few clips: blurred | Wiener | network | ground truth.
@@ -62,6 +63,26 @@ def run_model(d: Deblurrer, frames: np.ndarray, reset_every_frame: bool) -> np.n
     return np.stack(outs)
 
 
+def _grad(rgb: np.ndarray) -> np.ndarray:
+    y = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY).astype(np.float32)
+    return np.hypot(cv2.Sobel(y, cv2.CV_32F, 1, 0, ksize=3), cv2.Sobel(y, cv2.CV_32F, 0, 1, ksize=3))
+
+
+def sharpness(frames: np.ndarray) -> float:
+    """No-reference sharpness: mean gradient magnitude of the luma (Sobel, 8-bit units); compared with the
+    ground truth's, it says whether the output is as crisp as the truth (not crisper: ringing also counts)."""
+    return float(np.mean([_grad(f).mean() for f in frames]))
+
+
+def gmsd(a: np.ndarray, b: np.ndarray) -> float:
+    """Gradient magnitude similarity deviation (Xue et al. 2014), a perceptual proxy that needs no downloaded
+    network: the spread of the per-pixel gradient similarity; 0 = identical structure, higher = worse."""
+    c = 170.0           # for 8-bit luma, as in the paper
+    ga, gb = _grad(a), _grad(b)
+    sim = (2 * ga * gb + c) / (ga ** 2 + gb ** 2 + c)
+    return float(sim.std())
+
+
 def mean_over(frames: np.ndarray, truth: np.ndarray, fn) -> float:
     return float(np.mean([fn(x, y) for x, y in zip(frames, truth)]))
 
@@ -81,6 +102,9 @@ def evaluate_clip(d: Deblurrer, clip: dict, baselines: bool) -> tuple[dict, np.n
     for key, frames in variants.items():
         row[f"{key}_psnr"] = min(mean_over(frames, g, psnr), 100.0)
         row[f"{key}_ssim"] = mean_over(frames, g, ssim)
+        row[f"{key}_gmsd"] = mean_over(frames, g, gmsd)
+        row[f"{key}_sharpness"] = sharpness(frames)
+    row["truth_sharpness"] = sharpness(g)
     row["gain_db"] = row["output_psnr"] - row["input_psnr"]
     if row["static"]:
         # Sharp video must come back as it went in: compare with the decoded input itself.
@@ -100,7 +124,7 @@ def summarise(rows: list[dict]) -> dict:
     static = [r for r in rows if r["static"]]
     s: dict = {"clips": len(rows)}
     if blurred:
-        keys = [k for k in blurred[0] if k.endswith(("_psnr", "_ssim")) or k.startswith("flicker")]
+        keys = [k for k in blurred[0] if k.endswith(("_psnr", "_ssim", "_gmsd", "_sharpness")) or k.startswith("flicker")]
         s["mean"] = {k: float(np.mean([r[k] for r in blurred])) for k in keys}
         s["gain_db"] = s["mean"]["output_psnr"] - s["mean"]["input_psnr"]
         s["worst_gain_db"] = min(r["gain_db"] for r in blurred)
@@ -108,6 +132,9 @@ def summarise(rows: list[dict]) -> dict:
         s["recurrence_gain_db"] = s["mean"]["output_psnr"] - s["mean"]["reset_psnr"]
         s["ssim_up_on_every_clip"] = all(r["output_ssim"] > r["input_ssim"] for r in blurred)
         s["flicker_not_above_input"] = s["mean"]["flicker_output"] <= s["mean"]["flicker_input"]
+        # How far from the truth's crispness (0 = as sharp as the truth), and the input's for reference.
+        s["sharpness_gap_output"] = s["mean"]["output_sharpness"] / s["mean"]["truth_sharpness"] - 1
+        s["sharpness_gap_input"] = s["mean"]["input_sharpness"] / s["mean"]["truth_sharpness"] - 1
     if static:
         s["static_output_vs_input_psnr"] = [r["output_vs_input_psnr"] for r in static]
         s["static_below_45db"] = sum(r["output_vs_input_psnr"] < SHARP_DB for r in static)

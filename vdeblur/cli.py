@@ -9,11 +9,12 @@ import argparse
 import logging
 import os
 import sys
+from pathlib import Path
 
 from . import __version__
 from .backends.base import backend_names
 from .config import EncodeConfig, ModelConfig, Precision, RunConfig, ShapeProfile
-from .errors import OutputError, VdeblurError
+from .errors import InputError, OutputError, VdeblurError
 from .urls import mask_text
 
 log = logging.getLogger("vdeblur")
@@ -155,6 +156,13 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--no-scene-cut", dest="scene_cut", action="store_false",
                      help="never reset the recurrent state at detected scene cuts")
     run.add_argument("--json", dest="json_path", help="write a run summary (frames, fps, per-stage timing)")
+    ex = run.add_argument_group("explain (what the network did)")
+    ex.add_argument("--explain", dest="explain_path", metavar="VIDEO",
+                    help="also write a video, frame for frame with OUTPUT: input | output over a heat map of the "
+                         "correction |output - input| | a per-region map of the estimated blur; per-frame blur (px) "
+                         "and correction go into the --json summary")
+    ex.add_argument("--report", dest="report_path", metavar="PNG",
+                    help="a picture of blur and correction over time, the scene cuts and the most corrected frames")
     _add_memory_args(run)
     run.add_argument("--quiet", action="store_true", help="no progress bar, warnings only")
     lv = run.add_argument_group("live sources (streams, cameras)")
@@ -195,6 +203,12 @@ def build_parser() -> argparse.ArgumentParser:
     exp.add_argument("--calibrate", metavar="VIDEO|DIR", help="int8: calibrate on these clips (default: the "
                      "shipped calibration clips, rendered from training photos)")
 
+    xp = sub.add_parser("explain", help="draw the report of a run from its --json summary (made with --explain "
+                        "or --report)", formatter_class=HelpFormatter)
+    xp.add_argument("summary", help="the run's --json file")
+    xp.add_argument("-o", "--output", required=True, help="the PNG to write")
+    xp.add_argument("--quiet", action="store_true", help="warnings only")
+
     be = sub.add_parser("build-engine", help="build (or validate) the cached TensorRT engine for a model",
                         formatter_class=HelpFormatter, description="Build the TensorRT engine for one recurrent step and keep it in the "
                                     "engine cache (engines/ or $VDEBLUR_ENGINES), keyed by ONNX hash, precision, "
@@ -216,7 +230,7 @@ def _run(a) -> int:
         progress=not a.quiet and sys.stderr.isatty(), live=a.live, input_format=a.input_format,
         reconnect_max=a.reconnect_max, max_frames=a.max_frames, duration_s=a.duration,
         stats_interval_s=a.stats_interval, throttle_ms=a.throttle, preview=a.preview, tile=a.tile,
-        max_memory_mb=a.max_memory)
+        max_memory_mb=a.max_memory, explain_path=a.explain_path, report_path=a.report_path)
     bar = None
 
     def on_progress(n: int, total: int | None) -> None:
@@ -297,7 +311,6 @@ def _export(a) -> int:
     from .backends.onnx_export import export_onnx
     from .model.loading import load_model
 
-    from pathlib import Path
 
     out = Path(a.output)
     if out.is_dir():
@@ -317,6 +330,20 @@ def _export(a) -> int:
     else:
         path = export_onnx(net, out)
     log.info(f"wrote {path}")
+    return 0
+
+
+def _explain(a) -> int:
+    import json
+
+    from .report import write_report
+
+    try:
+        summary = json.loads(Path(a.summary).read_text())
+    except (OSError, ValueError) as e:
+        raise InputError(f"cannot read the summary {a.summary}: {e}") from None
+    write_report(summary, a.output)
+    log.info(f"wrote {a.output}")
     return 0
 
 
@@ -343,7 +370,8 @@ def main(argv: list[str] | None = None) -> int:
         if not any(isinstance(f, MaskSecrets) for f in where.filters):
             where.addFilter(MaskSecrets())
     try:
-        return {"run": _run, "bench": _bench, "export": _export, "build-engine": _build_engine}[a.command](a)
+        return {"run": _run, "bench": _bench, "export": _export, "explain": _explain,
+                "build-engine": _build_engine}[a.command](a)
     except VdeblurError as e:
         print(f"vdeblur: error: {e}", file=sys.stderr)
         return e.exit_code

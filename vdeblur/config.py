@@ -89,6 +89,8 @@ class RunConfig:
     compare: bool = False           # write input | output side by side
     scene_cut: bool = True          # reset the recurrent state at scene cuts (vdeblur/scenecut.py)
     json_path: str | None = None
+    explain_path: str | None = None  # a video of input | output | correction heat map | blur map (explain.py)
+    report_path: str | None = None   # a PNG: blur and correction over time, the most corrected frames
     progress: bool = False          # progress bar on stderr (the CLI turns it on for a terminal)
     queue_size: int = 8             # frames held between two stages (bounded: backpressure); fewer for big
                                     # frames when max_memory_mb asks (vdeblur/memory.py)

@@ -22,7 +22,7 @@ from .backends import open_backend
 from .backends.base import entry
 from .config import RunConfig
 from .deblurrer import Deblurrer
-from .errors import DamagedInput, InputError, UsageError, VdeblurError
+from .errors import DamagedInput, InputError, ModelError, UsageError, VdeblurError
 from .memory import plan_memory
 from .report import run_summary, write_summary
 from .sinks import check_output, open_sink
@@ -152,6 +152,16 @@ def check_run(cfg: RunConfig):
         if v is not None and v <= 0:
             raise UsageError(f"{name.replace('_s', '').replace('_', '-')} must be positive, got {v}")
     dest = check_output(cfg.input, cfg.output, cfg.overwrite)
+    if cfg.explain_path is not None:
+        if str(cfg.explain_path) == str(cfg.output):
+            raise UsageError("--explain needs its own output file (it is OUTPUT now)")
+        check_output(cfg.input, cfg.explain_path, cfg.overwrite)
+    if cfg.explain_path is not None or cfg.report_path is not None:
+        from . import explain
+
+        if not explain.WEIGHTS.exists():
+            raise ModelError(f"--explain and --report need the blur estimator, which is not installed "
+                             f"(expected {explain.WEIGHTS})")
     check_encode(cfg.encode)
     if cfg.model.backend != "auto":
         entry(str(getattr(cfg.model.backend, "value", cfg.model.backend)))
@@ -209,6 +219,15 @@ def run_file(cfg: RunConfig, on_progress=None, backend=None, timer: StageTimes |
                          left_out=getattr(source, "left_out", []))
         # Leaving by an exception (a stage's error, a missing model) removes the output; success closes it.
         stack.push(lambda exc_type, *_: sink.abort() if exc_type is not None else None)
+        explainer = explain_sink = None
+        if cfg.explain_path or cfg.report_path:
+            from .explain import Explainer
+
+            explainer = Explainer(view=cfg.explain_path is not None)
+        if cfg.explain_path:
+            explain_sink = open_sink(check_output(cfg.input, cfg.explain_path, cfg.overwrite), info, encode,
+                                     2 * info.width, 2 * info.height, [], live=live, overwrite=cfg.overwrite)
+            stack.push(lambda exc_type, *_: explain_sink.abort() if exc_type is not None else None)
         deblurrer = Deblurrer(backend, timer, owns_backend=False, scene_cut=cfg.scene_cut, tile=mem.tile)
         frames = queue.Queue(maxsize=cfg.live_queue if live else mem.queue_size)
         done, packets = queue.Queue(maxsize=mem.queue_size), queue.Queue()
@@ -219,9 +238,10 @@ def run_file(cfg: RunConfig, on_progress=None, backend=None, timer: StageTimes |
         progress = (lambda n: on_progress(n, total)) if on_progress is not None else None  # noqa: E731
         stages = [DecodeStage(source, flow, timer, frames, packets, live=live, scene_cut=cfg.scene_cut, idle=idle,
                               enough=enough),
-                  InferStage(deblurrer, flow, frames, done, compare=cfg.compare, throttle_ms=cfg.throttle_ms),
+                  InferStage(deblurrer, flow, frames, done, compare=cfg.compare, throttle_ms=cfg.throttle_ms,
+                             explainer=explainer, time_base=info.time_base),
                   EncodeStage(sink, flow, timer, done, packets, idle=idle, preview=preview, on_progress=progress,
-                              latency=LatencyLog(cfg.stats_interval_s, flow, source))]
+                              latency=LatencyLog(cfg.stats_interval_s, flow, source), explain_sink=explain_sink)]
         t_start = time.perf_counter()
         try:
             run_threads(stages, flow, live=live, deadline=deadline)
@@ -242,8 +262,16 @@ def run_file(cfg: RunConfig, on_progress=None, backend=None, timer: StageTimes |
             raise InputError(f"no video frames in {mask_url(cfg.input)}"
                              + (f" ({source.error_detail})" if source.decode_errors else "")
                              + ("; nothing written" if not received else "; stopped before the first frame"))
+        if explain_sink is not None:
+            explain_sink.close()
         sink.close()
     summary = run_summary(cfg, dest, backend, info, flow.counts, source, deblurrer, live, wall, timer, received)
+    if explainer is not None:
+        summary["explain"] = {"video": cfg.explain_path, **explainer.summary()}
+        if cfg.report_path:
+            from .report import write_report
+
+            write_report(summary, cfg.report_path)
     short = None if live or received or cfg.max_frames or cfg.duration_s else source.shortfall(flow.counts["decoded"])
     remux_lost = getattr(sink, "packets_dropped", 0)
     summary.update(input_complete=short is None, packets_dropped=remux_lost)

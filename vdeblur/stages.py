@@ -139,9 +139,10 @@ class InferStage:
     """Decoded frames -> deblurred frames (side by side with the input when `compare`)."""
 
     def __init__(self, deblurrer: Deblurrer, flow: Flow, frames: queue.Queue, done: queue.Queue, *,
-                 compare: bool, throttle_ms: float = 0.0):
+                 compare: bool, throttle_ms: float = 0.0, explainer=None, time_base=None):
         self.deblurrer, self.flow, self.frames, self.done = deblurrer, flow, frames, done
         self.compare, self.throttle_ms = compare, throttle_ms
+        self.explainer, self.time_base = explainer, time_base     # explain.Explainer, or None
 
     def run(self) -> None:
         flow = self.flow
@@ -151,13 +152,22 @@ class InferStage:
                 frame, signature, t_decoded = item
                 if frame.segment != segment:   # the source reconnected: the past is another stream
                     self.deblurrer.reset()
+                    if self.explainer is not None:
+                        self.explainer.reset()
                     segment = frame.segment
+                cuts = self.deblurrer.scene_cuts
                 out = self.deblurrer.process(frame.rgb, signature)
                 if self.throttle_ms:
                     time.sleep(self.throttle_ms / 1e3)
+                view = None
+                if self.explainer is not None:
+                    if self.deblurrer.scene_cuts != cuts:
+                        self.explainer.reset(cut=True)
+                    t = float(frame.pts * self.time_base) if frame.pts is not None and self.time_base else None
+                    view = self.explainer.frame(frame.rgb, out, frame.pts, t)
                 if self.compare:
                     out = np.concatenate([frame.rgb, out], axis=1)
-                if not flow.put(self.done, (out, frame.pts, frame.received or t_decoded)):
+                if not flow.put(self.done, (out, frame.pts, frame.received or t_decoded, view)):
                     return
         except BaseException as e:  # noqa: BLE001
             flow.fail(e)
@@ -190,9 +200,10 @@ class EncodeStage:
     """Deblurred frames and remuxed packets -> the sink; per-frame encode and end-to-end times."""
 
     def __init__(self, sink, flow: Flow, timer: StageTimes, done: queue.Queue, packets: queue.Queue, *,
-                 idle: bool, preview=None, on_progress=None, latency: LatencyLog | None = None):
+                 idle: bool, preview=None, on_progress=None, latency: LatencyLog | None = None, explain_sink=None):
         self.sink, self.flow, self.timer, self.done, self.packets = sink, flow, timer, done, packets
         self.idle, self.preview, self.on_progress, self.latency = idle, preview, on_progress, latency
+        self.explain_sink = explain_sink        # the explain view's own video, frame for frame with the output
 
     def _drain_packets(self) -> None:
         while True:
@@ -201,9 +212,11 @@ class EncodeStage:
             except queue.Empty:
                 return
 
-    def _write(self, rgb: np.ndarray, pts: int, t_received: float) -> None:
+    def _write(self, rgb: np.ndarray, pts: int, t_received: float, view: np.ndarray | None = None) -> None:
         t0 = time.perf_counter()
         self.sink.write_frame(rgb, pts)
+        if view is not None and self.explain_sink is not None:
+            self.explain_sink.write_frame(view, pts)
         t1 = time.perf_counter()
         self.timer.add("encode", (t1 - t0) * 1e3)
         self.timer.add("end_to_end", (t1 - t_received) * 1e3)

@@ -78,3 +78,10 @@ def update_info(path: Path, **entries) -> None:
         data = json.loads(card.read_text())
         data.update(entries)
         card.write_text(json.dumps(data, indent=1) + "\n")
+
+
+def save_weights_file_plain(module: torch.nn.Module, path: Path, metadata: dict | None = None) -> None:
+    """A helper network's weights (float32) with free-form string metadata."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    save_file({k: v.detach().float().contiguous().cpu() for k, v in module.state_dict().items()}, str(path),
+              metadata=metadata)

@@ -15,10 +15,14 @@ from .augment import augment
 from .synthesis import PhotoBank, SynthSpec, codec_proxy, render, to_uint8
 
 
-def render_coded(spec: SynthSpec, bank: torch.Tensor, gen: torch.Generator, n: int) -> tuple[torch.Tensor, torch.Tensor]:
+def render_coded(spec: SynthSpec, bank: torch.Tensor, gen: torch.Generator, n: int,
+                 rendered: dict | None = None) -> tuple[torch.Tensor, torch.Tensor]:
     """n clips through the codec proxy: (blurred, sharp) uint8 (n, T, 3, H, W). Static clips' target is
-    their coded input (sharp video must come back as it went in)."""
+    their coded input (sharp video must come back as it went in). rendered: filled with render()'s
+    result (its true blur lengths, motion) for callers that need them."""
     r = render(spec, bank, gen, n)
+    if rendered is not None:
+        rendered.update(r)
     b = r["blurred"]
     t = b.shape[1]
     steps = r["motion"].codec_step.repeat_interleave(t)
