@@ -28,7 +28,7 @@ from vdeblur.model.loading import save_weights_file_plain  # noqa: E402
 from vdeblur.training.clips import load_clip_folder  # noqa: E402
 from vdeblur.training.data import list_photos, read_rgb, split_photos  # noqa: E402
 from vdeblur.training.sources import render_coded  # noqa: E402
-from vdeblur.training.synthesis import PROFILES, PhotoBank, SynthSpec  # noqa: E402
+from vdeblur.training.synthesis import PROFILES, PhotoBank, SynthSpec, codec_proxy, to_uint8  # noqa: E402
 
 
 def luma(u8: torch.Tensor) -> torch.Tensor:
@@ -48,11 +48,22 @@ def make_data(photos: Path, batches: int, clips: int, frames: int, h: int, w: in
         profile = PROFILES["train" if b % 2 == 0 else "heavy"]
         spec = SynthSpec(height=h, width=w, frames=frames, profile=profile)
         r: dict = {}
-        coded, _ = render_coded(spec, bank.patches, gen, clips, rendered=r)
+        coded, sharp = render_coded(spec, bank.patches, gen, clips, rendered=r)
         y = luma(coded)                                             # (n, T, 1, h, w)
         prev.append(y[:, :-1].flatten(0, 1))
         cur.append(y[:, 1:].flatten(0, 1))
         target.append(torch.log1p(r["blur_px"][:, 1:].flatten() / UNIT_PX))
+        # The same scenes at the instant of mid-exposure (a very short shutter): the same motion between
+        # frames, no blur. Without them the estimate never learns where zero is (still clips read ~3 px).
+        # Through the codec proxy as the blurred frames were: compression must not be what tells them apart.
+        t = sharp.shape[1]
+        steps = r["motion"].codec_step.repeat_interleave(t)
+        sharp = to_uint8(codec_proxy(sharp.flatten(0, 1).float() / 255, steps).unflatten(0, (clips, t)))
+        ys = luma(sharp)
+        keep = slice(0, max(1, clips // 4))
+        prev.append(ys[keep, :-1].flatten(0, 1))
+        cur.append(ys[keep, 1:].flatten(0, 1))
+        target.append(torch.zeros(ys[keep, 1:].flatten(0, 1).shape[0]))
         print(f"rendered batch {b + 1}/{batches}", flush=True)
     return torch.cat(prev), torch.cat(cur), torch.cat(target)
 
@@ -83,7 +94,7 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--photos", type=Path, required=True)
     ap.add_argument("--val", type=Path, nargs="+", default=[])
-    ap.add_argument("--batches", type=int, default=24, help="rendered batches of --clips clips")
+    ap.add_argument("--batches", type=int, default=16, help="rendered batches of --clips clips")
     ap.add_argument("--clips", type=int, default=16)
     ap.add_argument("--frames", type=int, default=6)
     ap.add_argument("--seconds", type=float, default=300)
