@@ -26,6 +26,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from vdeblur.backends.probe import cpu_model  # noqa: E402
 from vdeblur.training.sources import OnlineBank  # noqa: E402
 from vdeblur.training.synthesis import PROFILES, SynthSpec  # noqa: E402
 from vdeblur.training.train import Run, TrainConfig, _load_photos  # noqa: E402
@@ -112,22 +113,12 @@ def main() -> int:
     dev = torch.device("cuda" if a.device == "auto" and torch.cuda.is_available() else
                        ("cpu" if a.device == "auto" else a.device))
     result = {"device": torch.cuda.get_device_name() if dev.type == "cuda" else platform.processor() or "cpu",
-              "cpu": _cpu_model(), "threads": torch.get_num_threads(), "torch": torch.__version__,
+              "cpu": cpu_model(), "threads": torch.get_num_threads(), "torch": torch.__version__,
               "batch": a.batch, "crop": a.crop, "seq": a.seq, "refresh": a.refresh, "rows": rows}
     if a.json:
         a.json.parent.mkdir(parents=True, exist_ok=True)
         a.json.write_text(json.dumps(result, indent=1) + "\n")
     return 0
-
-
-def _cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor()
 
 
 if __name__ == "__main__":

@@ -24,6 +24,7 @@ import numpy as np
 import torch
 
 from .backends import open_backend
+from .backends.probe import cpu_model
 from .config import EncodeConfig, ModelConfig, Precision, RunConfig
 from .errors import VdeblurError
 from .geometry import FrameGeometry
@@ -96,13 +97,7 @@ def hardware() -> dict:
         info["cores_available"] = len(os.sched_getaffinity(0))
     except AttributeError:
         pass
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                info["cpu"] = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        info["cpu"] = platform.processor()
+    info["cpu"] = cpu_model()
     versions = {"torch": torch.__version__}
     for mod in ("onnxruntime", "av", "numpy"):
         try:

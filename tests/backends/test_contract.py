@@ -33,14 +33,19 @@ def reference():
     return run(b, frames(6))
 
 
-@pytest.mark.parametrize("name", backend_names())
-def test_every_backend_keeps_the_contract(name, reference):
+def open_named(name: str):
+    """The shipped small on backend `name` (skips where it cannot run): torch on the CPU, the CPU backends
+    in fp32 (auto would run small in int8 there: tests/backends/test_quantize.py), GPU backends as auto."""
     if not entry(name).available() and name != "torch":
         pytest.skip(f"{name} cannot run here")
     device = "cpu" if name == "torch" else "auto"
-    # fp32 on the CPU: auto would run the shipped small in int8 there (tests/backends/test_quantize.py).
     precision = Precision.FP32 if name in CPU_ONLY else Precision.AUTO
-    b = open_backend(ModelConfig(spec="small", backend=name, device=device, precision=precision))
+    return open_backend(ModelConfig(spec="small", backend=name, device=device, precision=precision))
+
+
+@pytest.mark.parametrize("name", backend_names())
+def test_every_backend_keeps_the_contract(name, reference):
+    b = open_named(name)
     try:
         assert isinstance(b, Backend) and b.name == name
         assert b.window == 3 and b.stride == 8 and b.state_names == ["h0", "c0"]
@@ -61,11 +66,7 @@ def test_every_backend_keeps_the_contract(name, reference):
 def test_state_slots_are_independent(name):
     """Tiles carry one state each: stepping slot 1 between slot 0's steps changes nothing for slot 0, and
     the state a step returns stays valid until that slot's next step."""
-    if not entry(name).available() and name != "torch":
-        pytest.skip(f"{name} cannot run here")
-    device = "cpu" if name == "torch" else "auto"
-    precision = Precision.FP32 if name in CPU_ONLY else Precision.AUTO
-    b = open_backend(ModelConfig(spec="small", backend=name, device=device, precision=precision))
+    b = open_named(name)
     try:
         alone = run(b, frames(4))
         other = step_windows(4, H, W, seed=1)

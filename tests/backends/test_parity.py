@@ -13,24 +13,16 @@ from clips import run_backend
 from clips import step_windows as frames
 
 
-def test_onnxruntime_matches_torch_fp32():
-    pytest.importorskip("onnxruntime")
-    from vdeblur.backends.ort_backend import OrtBackend
+@pytest.mark.parametrize("module,cls", [("vdeblur.backends.ort_backend", "OrtBackend"),
+                                        ("vdeblur.backends.openvino_backend", "OpenVinoBackend")])
+def test_cpu_backends_match_torch_fp32(module, cls):
+    pytest.importorskip("openvino" if "openvino" in module else "onnxruntime")
+    import importlib
 
+    backend = getattr(importlib.import_module(module), cls)
     net, _ = load_model("small")
     ref = run_backend(TorchBackend(net, torch.device("cpu")), frames(8), 72, 104)
-    got = run_backend(OrtBackend(load_model("small")[0]), frames(8), 72, 104)
-    diff = max((a - b).abs().max().item() for a, b in zip(ref, got))
-    assert diff <= 1e-4
-
-
-def test_openvino_matches_torch_fp32():
-    pytest.importorskip("openvino")
-    from vdeblur.backends.openvino_backend import OpenVinoBackend
-
-    net, _ = load_model("small")
-    ref = run_backend(TorchBackend(net, torch.device("cpu")), frames(8), 72, 104)
-    got = run_backend(OpenVinoBackend(load_model("small")[0]), frames(8), 72, 104)
+    got = run_backend(backend(load_model("small")[0]), frames(8), 72, 104)
     diff = max((a - b).abs().max().item() for a, b in zip(ref, got))
     assert diff <= 1e-4
 
