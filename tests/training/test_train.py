@@ -117,3 +117,25 @@ def test_gan_losses():
     assert TemporalConsistency()(shifted, truth).item() < 2e-3
     flicker = truth + torch.tensor([0.0, 0.2, 0.0, 0.2]).view(1, 4, 1, 1, 1)
     assert TemporalConsistency()(flicker, truth).item() > 0.1
+
+
+def test_compile_failing_at_first_step_falls_back_to_eager(tmp_path, photos, monkeypatch):
+    """torch.compile raises at the first call (a missing compiler, an unsupported op): the run goes on eagerly."""
+    class Broken:                   # like torch's OptimizedModule: the module's attributes, a failing call
+        def __init__(self, module):
+            self.module = module
+
+        def __getattr__(self, name):
+            return getattr(self.module, name)
+
+        def __call__(self, *a, **k):
+            raise RuntimeError("no C compiler\nsecond line")
+
+    def broken_compile(module, **kw):
+        return Broken(module)
+    monkeypatch.setattr(torch, "compile", broken_compile)
+    tc = TrainConfig(state=tmp_path / "state", out=tmp_path / "run", photos=photos, iters=3,
+                     **{**TINY, "compile": "on"})
+    assert train(tc)["step"] == 3
+    log = (tmp_path / "run" / "train.log").read_text()
+    assert "torch.compile failed at the first step (RuntimeError: no C compiler); training eagerly" in log

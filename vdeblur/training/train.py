@@ -149,6 +149,7 @@ class Run:
                       if self.disc is not None else None)
         self.meta = self._restore()
         self.step_fn = self._compiled_step()
+        self._step_ran = False
 
     def _restore(self) -> dict:
         tc = self.tc
@@ -228,6 +229,21 @@ class Run:
         torch._foreach_lerp_(self._ema_params, self._params, 1 - self.tc.ema_decay)
 
     def train_step(self, blur_u8: torch.Tensor, sharp_u8: torch.Tensor) -> torch.Tensor:
+        if self.step_fn is not self.net and not self._step_ran:
+            # torch.compile fails at the first call, not when it wraps: fall back to eager there.
+            try:
+                loss = self._train_step(blur_u8, sharp_u8)
+            except Exception as e:
+                log.warning(f"torch.compile failed at the first step ({type(e).__name__}: "
+                            f"{str(e).splitlines()[0][:200]}); training eagerly")
+                self.step_fn = self.net
+                self._pair = None
+                loss = self._train_step(blur_u8, sharp_u8)
+            self._step_ran = True
+            return loss
+        return self._train_step(blur_u8, sharp_u8)
+
+    def _train_step(self, blur_u8: torch.Tensor, sharp_u8: torch.Tensor) -> torch.Tensor:
         loss = self.forward_loss(blur_u8, sharp_u8)
         self.backward(loss)
         self.update()
