@@ -1,4 +1,4 @@
-"""Command line: `vdeblur run INPUT -o OUTPUT`, `vdeblur bench`, `vdeblur export`, `vdeblur build-engine`.
+"""Command line: `vdeblur run INPUT -o OUTPUT`, `vdeblur batch INPUT... -o OUTDIR`, `vdeblur bench`, `vdeblur export`, `vdeblur build-engine`.
 
 Errors a user can cause (bad input, bad output path, bad weights) end in one line on stderr and a
 non-zero exit, never a traceback.
@@ -179,6 +179,42 @@ def build_parser() -> argparse.ArgumentParser:
     lv.add_argument("--preview", action="store_true", help="show the output in a window")
     lv.add_argument("--throttle", type=float, default=0.0, help=argparse.SUPPRESS)  # test hook: ms per frame
 
+    bt = sub.add_parser("batch", help="deblur many files (long ones in chunks) over Ray workers",
+                        formatter_class=HelpFormatter,
+                        description="Deblur every INPUT (files, or folders of video files) into OUTDIR/<name><ext>, "
+                                    "spread over Ray actors that each hold one backend; a long file is cut at "
+                                    "keyframes into chunks that run in parallel and are joined without re-encoding "
+                                    "(every frame keeps its pts; audio and subtitles are remuxed once). Finished "
+                                    "chunks are kept in OUTDIR/.vdeblur-batch: the same command run again goes on "
+                                    "where it stopped. Needs the extra: pip install 'vdeblur[ray]'. Exit codes: 0 "
+                                    "done; 2 bad input, output or options (nothing started); 3 some file failed "
+                                    "(the others are done); 130 interrupted (finished chunks kept).")
+    bt.add_argument("inputs", nargs="+", metavar="INPUT", help="video files or folders of them (on every node: "
+                    "a shared filesystem, or URLs)")
+    bt.add_argument("-o", "--output-dir", required=True, metavar="OUTDIR", help="folder for the outputs")
+    bt.add_argument("-y", "--overwrite", action="store_true", help="replace outputs that exist")
+    bt.add_argument("--ext", default=".mp4", help="the outputs' container, by extension")
+    bt.add_argument("--ray", default="auto", metavar="auto|local|ADDRESS",
+                    help="auto: the running cluster (RAY_ADDRESS, or a head started on this machine) else a local "
+                         "Ray; local: a new local Ray; else the address of a cluster (`ray start --head` elsewhere)")
+    bt.add_argument("--chunk-s", type=float, default=60.0, help="cut files longer than 1.5x this into chunks of "
+                    "about this many seconds, at keyframes (0: never cut)")
+    bt.add_argument("--warmup", type=int, help="frames each chunk runs through the network before its first frame, "
+                    "outputs discarded (default: twice the state memory measured for the weights)")
+    bt.add_argument("--workers", type=_positive, help="Ray actors (default: one per GPU with --gpus-per-worker, "
+                    "else one per 2 CPUs of the cluster)")
+    bt.add_argument("--gpus-per-worker", type=float, default=0.0, help="GPUs per actor (0.5: two per GPU)")
+    bt.add_argument("--cpus-per-worker", type=float, help="CPUs per actor (default: the cluster's CPUs / workers)")
+    bt.add_argument("--retries", type=int, default=3, help="a worker that dies is restarted and its chunk run "
+                    "again up to this many times")
+    _add_model_args(bt)
+    _add_encode_args(bt)
+    bt.add_argument("--no-scene-cut", dest="scene_cut", action="store_false",
+                    help="never reset the recurrent state at detected scene cuts")
+    _add_memory_args(bt)
+    bt.add_argument("--json", dest="json_path", help="write a summary: per file, per worker, totals")
+    bt.add_argument("--quiet", action="store_true", help="no progress bar, warnings only")
+
     b = sub.add_parser("bench", help="measure fps and per-stage latency (trtexec conventions)",
                        formatter_class=HelpFormatter)
     b.add_argument("input", nargs="?", help="video file to run through the pipeline (default: synthetic clip)")
@@ -257,6 +293,40 @@ def _run(a) -> int:
         log.info(f"live: in {summary['frames_in']}, out {summary['frames_out']}, dropped {summary['frames_dropped']}, "
                  f"reconnects {summary['reconnects']}; latency ms p50 {lat.get('median', float('nan')):.0f} "
                  f"p95 {lat.get('p95', float('nan')):.0f} p99 {lat.get('p99', float('nan')):.0f}")
+    return 0
+
+
+def _batch(a) -> int:
+    from .batch.run import run_batch
+    from .config import BatchConfig
+
+    ext = a.ext if a.ext.startswith(".") else f".{a.ext}"
+    cfg = BatchConfig(inputs=tuple(a.inputs), output_dir=a.output_dir, overwrite=a.overwrite,
+                      model=_model_config(a), encode=_encode_config(a), scene_cut=a.scene_cut, tile=a.tile,
+                      max_memory_mb=a.max_memory, ext=ext, ray=a.ray, chunk_s=a.chunk_s or None,
+                      warmup=a.warmup, workers=a.workers, gpus_per_worker=a.gpus_per_worker,
+                      cpus_per_worker=a.cpus_per_worker, retries=a.retries, json_path=a.json_path)
+    show = not a.quiet and sys.stderr.isatty()
+    bar = None
+
+    def on_progress(done: int, total: int, fps: float) -> None:
+        nonlocal bar
+        if bar is None:
+            from tqdm import tqdm
+
+            bar = tqdm(total=total, unit="frame", dynamic_ncols=True, leave=True)
+        bar.update(done - bar.n)
+        bar.set_postfix_str(f"{fps:.1f} fps overall")
+
+    try:
+        with _logs_above_bar(show):
+            summary = run_batch(cfg, on_progress if show else None)
+    finally:
+        if bar is not None:
+            bar.close()
+    log.info(f"{summary['files_done']} file(s) done, {summary['files_skipped']} already done; "
+             f"{summary['frames_run']} frames in {summary['wall_s']:.1f} s ({summary['fps']:.1f} fps, "
+             f"{summary['files_per_min']:.2f} files/min) on {summary['workers']} worker(s) -> {cfg.output_dir}")
     return 0
 
 
@@ -370,7 +440,7 @@ def main(argv: list[str] | None = None) -> int:
         if not any(isinstance(f, MaskSecrets) for f in where.filters):
             where.addFilter(MaskSecrets())
     try:
-        return {"run": _run, "bench": _bench, "export": _export, "explain": _explain,
+        return {"run": _run, "batch": _batch, "bench": _bench, "export": _export, "explain": _explain,
                 "build-engine": _build_engine}[a.command](a)
     except VdeblurError as e:
         print(f"vdeblur: error: {e}", file=sys.stderr)

@@ -107,3 +107,27 @@ class RunConfig:
     throttle_ms: float = 0.0        # test hook: extra time per inference step, to simulate a slow model
     preview: bool = False
     live_queue: int = 2             # frames waiting for inference in live mode (oldest dropped beyond)
+
+
+@dataclass(frozen=True)
+class BatchConfig:
+    """`vdeblur batch`: many files (and long files in chunks) over Ray workers (vdeblur/batch/)."""
+
+    inputs: tuple[str, ...]
+    output_dir: str
+    overwrite: bool = False
+    model: ModelConfig = field(default_factory=ModelConfig)
+    encode: EncodeConfig = field(default_factory=EncodeConfig)
+    scene_cut: bool = True
+    tile: int | None = None
+    max_memory_mb: int | None = 3072
+    ext: str = ".mp4"               # the outputs' container: OUTDIR/<input name><ext>
+    ray: str = "auto"               # auto: a running cluster (RAY_ADDRESS or a local head) else a local one;
+                                    # local: always a new local one; else a cluster address (ray://host:10001)
+    chunk_s: float | None = 60.0    # long files are cut at keyframes about this often (None: never)
+    warmup: int | None = None       # frames before each chunk; None: twice the weights' state memory
+    workers: int | None = None      # None: one per GPU with gpus_per_worker, else one per 2 CPUs
+    gpus_per_worker: float = 0.0
+    cpus_per_worker: float | None = None   # None: the cluster's CPUs / workers
+    retries: int = 3                # a dead worker is restarted and its chunk run again, this many times
+    json_path: str | None = None

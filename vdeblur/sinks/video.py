@@ -211,11 +211,13 @@ class FileSink:
 
     def __init__(self, output: Path | str, info: VideoInfo, enc: EncodeConfig, width: int, height: int,
                  passthrough: list[av.stream.Stream], live: bool = False, overwrite: bool = True,
-                 left_out: list[av.stream.Stream] = ()):
+                 left_out: list[av.stream.Stream] = (), video_from: av.stream.Stream | None = None):
         """live: low-latency encoding (x264 tune=zerolatency) and, for MP4 files, fragmented output so a
         crash leaves a playable temporary file. A URL output is streamed directly (no temporary file).
         overwrite: whether close() may replace a file that appeared at the output meanwhile. left_out:
-        input streams the pipeline does not carry (named in a warning)."""
+        input streams the pipeline does not carry (named in a warning). video_from: an encoded video
+        stream to copy (no encoder): its packets come through write_video_packet (vdeblur batch joins
+        chunks so)."""
         options = check_encode(enc)
         pix_fmt, note = choose_pix_fmt(enc.codec, enc.pix_fmt, width, height)
         if note:
@@ -244,20 +246,25 @@ class FileSink:
             self.container = av.open(target, mode="w", format=fmt, options=container_opts)
             # An unknown average rate gets a nominal one; the timestamps still come from the input.
             rate = info.rate or Fraction(30, 1)
-            self.stream = self.container.add_stream(enc.codec, rate=rate)
-            self.stream.width = width
-            self.stream.height = height
-            self.stream.pix_fmt = pix_fmt
-            self.stream.time_base = info.time_base
-            cc = self.stream.codec_context
-            cc.time_base = info.time_base
-            cc.colorspace = info.colorspace
-            cc.color_range = info.color_range
-            cc.color_primaries = info.color_primaries
-            cc.color_trc = info.color_trc
+            self.encoding = video_from is None
+            if self.encoding:
+                self.stream = self.container.add_stream(enc.codec, rate=rate)
+                self.stream.width = width
+                self.stream.height = height
+                self.stream.pix_fmt = pix_fmt
+                self.stream.time_base = info.time_base
+                cc = self.stream.codec_context
+                cc.time_base = info.time_base
+                cc.colorspace = info.colorspace
+                cc.color_range = info.color_range
+                cc.color_primaries = info.color_primaries
+                cc.color_trc = info.color_trc
+                self.stream.options = self._live_options(options, enc, live, rate)
+            else:
+                self.stream = self.container.add_stream_from_template(video_from)
+                self.stream.time_base = video_from.time_base
             if info.display_matrix is not None:
                 self.stream.set_display_matrix(list(info.display_matrix))   # a phone's rotation, for players
-            self.stream.options = self._live_options(options, enc, live, rate)
             self.map, self.subtitles, self.audio, self.adts = {}, {}, {}, set()
             dropped = [f"{self._describe(s)}: vdeblur writes one video stream" for s in left_out]
             dropped += [f"{self._describe(s)}: {fmt or output.suffix} cannot hold it"
@@ -378,6 +385,16 @@ class FileSink:
             raise
         self.frames += 1
 
+    def write_video_packet(self, packet: av.Packet) -> None:
+        """Mux one already encoded packet of the `video_from` stream (its pts/dts in packet.time_base)."""
+        packet.stream = self.stream
+        try:
+            self.container.mux(packet)
+        except OSError as e:
+            self._disk(e)
+            raise
+        self.frames += 1
+
     def write_packet(self, packet: av.Packet) -> None:
         """Remux one audio/subtitle packet. A packet whose dts does not increase (damaged input) would make
         the muxer fail the whole file: it is left out and counted in `packets_dropped` instead."""
@@ -419,7 +436,7 @@ class FileSink:
         temporary file is removed and the destination is left as it was."""
         try:
             try:
-                for packet in self.stream.encode(None):
+                for packet in self.stream.encode(None) if self.encoding else ():
                     self.container.mux(packet)
                 for _dec, out, _resampler in self.audio.values():
                     for packet in out.encode(None):

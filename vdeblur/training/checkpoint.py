@@ -66,7 +66,10 @@ def restore_optim(optimizer: torch.optim.Optimizer, tensors: dict, scalars: dict
     for idx in state:
         for name in ("exp_avg", "exp_avg_sq"):
             val = tensors.get(f"{idx}.{name}")
-            state[idx][name] = val.float() if val is not None else torch.zeros_like(params[idx])
+            # empty_like keeps the parameter's memory format: fused AdamW wants channels_last moments
+            # for channels_last weights (load_state_dict moves dtype and device, never the layout).
+            state[idx][name] = (torch.empty_like(params[idx]).copy_(val) if val is not None
+                                else torch.zeros_like(params[idx]))
     groups = optimizer.state_dict()["param_groups"]
     for g, saved in zip(groups, saved_groups):
         g.update({k: v for k, v in saved.items() if k not in ("params", "lr", "fused", "foreach")})
