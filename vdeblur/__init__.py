@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import fields, replace
 
-from .config import Backend, EncodeConfig, ModelConfig, Precision, RunConfig
+from .config import Backend, BatchConfig, EncodeConfig, ModelConfig, Precision, RunConfig
 from .deblurrer import Deblurrer as _Deblurrer
 from .errors import DamagedInput, UnknownOption, UsageError, VdeblurError
 
@@ -44,20 +44,44 @@ def deblur_file(input: str, output: str, run: RunConfig | None = None, **overrid
     from .pipeline import run_file
 
     cfg = replace(run or RunConfig(input="", output=""), input=str(input), output=str(output))
+    return run_file(_configure(cfg, overrides, "deblur_file"))
+
+
+def deblur_batch(inputs, output_dir: str, batch: BatchConfig | None = None, **overrides) -> dict:
+    """Deblur many files (folders expand to their video files) into output_dir over Ray workers, long files
+    in chunks, as `vdeblur batch` does (needs `pip install 'vdeblur[ray]'`). Returns the summary (per file,
+    per worker, totals).
+
+    batch: a BatchConfig to start from. overrides: any BatchConfig field (workers=2, chunk_s=30,
+    ray="local", ...), ModelConfig field or EncodeConfig field, as for deblur_file. Raises a VdeblurError
+    subclass; BatchFailed (.summary) when some file failed after the others were done.
+    """
+    from .batch.run import run_batch
+
+    items = [inputs] if isinstance(inputs, (str, bytes)) or hasattr(inputs, "__fspath__") else inputs
+    cfg = replace(batch or BatchConfig(inputs=(), output_dir=""), inputs=tuple(str(i) for i in items),
+                  output_dir=str(output_dir))
+    return run_batch(_configure(cfg, overrides, "deblur_batch"))
+
+
+def _configure(cfg, overrides: dict, caller: str):
+    """cfg (a RunConfig or BatchConfig) with keyword overrides sorted into it, its ModelConfig and its
+    EncodeConfig; model="base" names the weights."""
+    top = type(cfg)
     if isinstance(overrides.get("model"), ModelConfig):
         cfg = replace(cfg, model=overrides.pop("model"))
     if isinstance(overrides.get("encode"), EncodeConfig):
         cfg = replace(cfg, encode=overrides.pop("encode"))
-    groups: dict[str, dict] = {"run": {}, "model": {}, "encode": {}}
-    names = {"run": {f.name for f in fields(RunConfig)}, "model": {f.name for f in fields(ModelConfig)},
+    groups: dict[str, dict] = {"top": {}, "model": {}, "encode": {}}
+    names = {"top": {f.name for f in fields(top)}, "model": {f.name for f in fields(ModelConfig)},
              "encode": {f.name for f in fields(EncodeConfig)}}
     for key, value in overrides.items():
         if key == "model" and isinstance(value, str):
             groups["model"]["spec"] = value
         else:
-            group = next((g for g in ("run", "model", "encode") if key in names[g] - {"model", "encode"}), None)
+            group = next((g for g in ("top", "model", "encode") if key in names[g] - {"model", "encode"}), None)
             if group is None:
-                raise UnknownOption(f"deblur_file() got an unknown option {key!r}")
+                raise UnknownOption(f"{caller}() got an unknown option {key!r}")
             groups[group][key] = value
     if "precision" in groups["model"]:
         try:
@@ -67,10 +91,9 @@ def deblur_file(input: str, output: str, run: RunConfig | None = None, **overrid
                              f"{', '.join(p.value for p in Precision)})") from None
     if isinstance(groups["encode"].get("options"), dict):
         groups["encode"]["options"] = tuple(groups["encode"]["options"].items())
-    cfg = replace(cfg, **groups["run"], model=replace(cfg.model, **groups["model"]),
-                  encode=replace(cfg.encode, **groups["encode"]))
-    return run_file(cfg)
+    return replace(cfg, **groups["top"], model=replace(cfg.model, **groups["model"]),
+                   encode=replace(cfg.encode, **groups["encode"]))
 
 
-__all__ = ["Backend", "DamagedInput", "Deblurrer", "EncodeConfig", "ModelConfig", "Precision", "RunConfig",
-           "VdeblurError", "deblur_file", "__version__"]
+__all__ = ["Backend", "BatchConfig", "DamagedInput", "Deblurrer", "EncodeConfig", "ModelConfig", "Precision",
+           "RunConfig", "VdeblurError", "deblur_batch", "deblur_file", "__version__"]

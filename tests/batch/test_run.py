@@ -65,8 +65,8 @@ def test_interrupted_run_resumes_from_its_finished_chunks(tmp_path, tiny_weights
     cfg = config(tiny_weights, tmp_path / "out", [inputs / "long.mp4"], chunk_s=0.8, workers=1)
 
     def stop_after_first_chunk(done, total, fps):
-        if done >= 20:
-            raise KeyboardInterrupt
+        if list((tmp_path / "out" / ".vdeblur-batch").glob("*/chunk-*")):
+            raise KeyboardInterrupt         # as Ctrl-C would, once a chunk is in
 
     with pytest.raises(BatchInterrupted, match="run the same command again"):
         run_batch(cfg, on_progress=stop_after_first_chunk)
@@ -116,5 +116,20 @@ def test_cli_errors_are_one_line(tmp_path, tiny_weights, inputs, capsys):
     rc = main(["batch", str(tmp_path / "missing.mp4"), "-o", str(tmp_path / "o2"), "--model", str(tiny_weights),
                "--quiet"])
     assert rc == 2 and capsys.readouterr().err.strip() == f"vdeblur: error: input not found: {tmp_path / 'missing.mp4'}"
+    rc = main(["batch", str(inputs / "a.mp4"), "-o", str(inputs), "-y", "--model", str(tiny_weights), "--quiet"])
+    assert rc == 2 and capsys.readouterr().err.strip() == (
+        f"vdeblur: error: the output {inputs / 'a.mp4'} would replace an input: choose another OUTDIR or --ext")
     with pytest.raises(OutputError, match="output folder is a file"):
         run_batch(config(tiny_weights, tmp_path / "out" / "a.mp4", [inputs / "a.mp4"]))
+
+
+def test_python_api_takes_the_same_options(tmp_path, tiny_weights, inputs):
+    import vdeblur
+    from vdeblur.errors import UnknownOption
+
+    s = vdeblur.deblur_batch(inputs / "b.mkv", tmp_path / "out", model=str(tiny_weights), backend="torch",
+                             device="cpu", precision="fp32", workers=1, ext=".mkv", preset="ultrafast")
+    assert s["files_done"] == 1 and (tmp_path / "out" / "b.mkv").exists()
+    assert video_pts(tmp_path / "out" / "b.mkv") == video_pts(inputs / "b.mkv")
+    with pytest.raises(UnknownOption, match="deblur_batch\\(\\) got an unknown option 'chunk'"):
+        vdeblur.deblur_batch([inputs / "a.mp4"], tmp_path / "o2", chunk=5)

@@ -18,6 +18,7 @@ from pathlib import Path
 from ..config import BatchConfig
 from ..errors import InputError, OutputError, UsageError, VdeblurError
 from ..report import write_summary
+from ..source import is_live
 from ..urls import mask_url
 from .join import join_chunks
 from .manifest import Manifest, file_key, input_identity, settings_digest
@@ -148,9 +149,14 @@ def prepare(cfg: BatchConfig) -> tuple[list[FileTask], Manifest, int]:
         raise UsageError("no inputs")
     names: set[str] = set()
     tasks, clash = [], []
+    sources = {os.path.realpath(i) for i in inputs if "://" not in i}
     for path in inputs:
-        plan = plan_file(path, cfg.chunk_s, warmup)
+        if is_live(path):
+            raise UsageError(f"{mask_url(path)} is a live source: vdeblur batch takes files; use vdeblur run")
         out = outdir / output_name(path, cfg.ext, names)
+        if os.path.realpath(out) in sources:
+            raise UsageError(f"the output {out} would replace an input: choose another OUTDIR or --ext")
+        plan = plan_file(path, cfg.chunk_s, warmup)
         key = file_key(path)
         e = manifest.entry(key, mask_url(path), input_identity(path), settings, out.name, len(plan.chunks))
         task = FileTask(plan, key, out, e)
@@ -317,7 +323,7 @@ def _schedule(ray, actors, jobs: deque, tasks, manifest, cfg, workers, done_fram
 def _finish(t: FileTask, manifest: Manifest, cfg: BatchConfig) -> None:
     """All chunks in: join them into the output, check the frame count, drop the chunk files."""
     try:
-        t.join = join_chunks(t.plan.input, manifest.chunk_paths(t.key), t.output, cfg.encode, overwrite=True)
+        t.join = join_chunks(t.plan.input, manifest.chunk_paths(t.key), t.output, cfg.encode, cfg.overwrite)
     except VdeblurError as e:
         t.status, t.error = "failed", str(e)
         return
