@@ -26,7 +26,7 @@ def psnr(a, b):
     return 10 * np.log10(255 ** 2 / max(float(((a - b) ** 2).mean()), 1e-10))
 
 
-@pytest.mark.parametrize("ext", [".mp4", ".mkv"])
+@pytest.mark.parametrize("ext", [".mp4", ".mkv", ".ts"])
 def test_joined_chunks_match_one_process(tmp_path, tiny_weights, ext):
     src = tmp_path / f"in{ext}"
     make_clip(src, frames=60, width=96, height=64)

@@ -229,6 +229,9 @@ def run_batch(cfg: BatchConfig, on_progress=None) -> dict:
             workers = {a: {"worker": a, "processes": [], "chunks": 0, "frames": 0, "busy_s": 0.0} for a in range(n)}
             done_frames = _schedule(ray, actors, jobs, tasks, manifest, cfg, workers, done_frames, total,
                                     on_progress, t_start)
+            for t in tasks:
+                if t.status == "pending":       # every worker died for good before its chunks ran
+                    t.status, t.error = "failed", "no worker left to run its chunks (all failed beyond --retries)"
     except KeyboardInterrupt:
         finished = sum(len(manifest.data["files"][t.key]["chunks"]) for t in tasks if t.status == "pending")
         raise BatchInterrupted(f"interrupted: {finished} chunk(s) finished and kept in "

@@ -13,6 +13,8 @@ import time
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+import av
+
 from ..config import EncodeConfig, ModelConfig
 from .plan import Chunk
 
@@ -92,10 +94,9 @@ class ChunkWorker:
         from ..memory import plan_memory
         from ..scenecut import SceneCutDetector
         from ..sinks.video import FileSink
-        from ..source import DecodedFrame, Source
 
         chunk = job.chunk
-        source = Source(job.input)
+        source, decoded = _open_at(job.input, chunk.warm)
         tmpdir = Path(tempfile.mkdtemp(prefix="vdeblur-chunk-"))
         try:
             info = source.info
@@ -105,12 +106,8 @@ class ChunkWorker:
             deblurrer = Deblurrer(backend, owns_backend=False, scene_cut=job.scene_cut, tile=mem.tile)
             sink = FileSink(tmpdir / f"chunk{job.ext}", info, encode, info.width, info.height, [])
             try:
-                if chunk.warm is not None:
-                    _seek(source, chunk.warm)
                 frames = warm = 0
-                for item in source.items():
-                    if not isinstance(item, DecodedFrame):
-                        continue
+                for item in decoded:
                     if chunk.warm is not None and item.pts < chunk.warm:
                         continue
                     if chunk.end is not None and item.pts >= chunk.end:
@@ -129,6 +126,7 @@ class ChunkWorker:
                 raise
             return Path(path).read_bytes(), frames, warm, source.decode_errors
         finally:
+            decoded.close()         # the decoding generator ends before its container closes
             source.close()
             shutil.rmtree(tmpdir, ignore_errors=True)
 
@@ -138,21 +136,35 @@ class ChunkWorker:
             self.backend = None
 
 
-def _seek(source, pts: int) -> None:
-    """Seek to the keyframe at or before pts. Where the demuxer lands after it (MPEG-TS seeks by byte
-    estimate), go back to the start instead: a frame must never be skipped."""
-    import av
+def _open_at(path: str, warm: int | None):
+    """(source, its decoded frames) starting at or before pts `warm` (None: the first frame): from the keyframe
+    before it where the demuxer can seek there; where it lands after it (MPEG-TS seeks by a byte estimate),
+    from the start instead: a frame must never be skipped."""
+    from ..source import DecodedFrame, Source
 
+    def frames(src):
+        return (i for i in src.items() if isinstance(i, DecodedFrame))
+
+    source = Source(path)
+    if warm is None:
+        return source, frames(source)
     c, v = source.container, source.video
     try:
-        c.seek(pts, stream=v, backward=True, any_frame=False)
-        first = next((f.pts for p in c.demux(v) for f in p.decode() if f.pts is not None), None)
-        if first is not None and first <= pts:
-            c.seek(pts, stream=v, backward=True, any_frame=False)
-            v.codec_context.flush_buffers()
-            return
+        c.seek(warm, stream=v, backward=True, any_frame=False)
     except av.error.FFmpegError:
-        pass
-    c.seek(0, stream=v, backward=True, any_frame=False) if v.start_time is None else \
-        c.seek(v.start_time, stream=v, backward=True, any_frame=False)
-    v.codec_context.flush_buffers()
+        source.close()
+        source = Source(path)
+        return source, frames(source)
+    it = frames(source)
+    first = next(it, None)
+    if first is not None and first.pts > warm:
+        it.close()
+        source.close()
+        source = Source(path)
+        return source, frames(source)
+
+    def again():            # a generator (not itertools.chain): close() reaches the source's own
+        if first is not None:
+            yield first
+        yield from it
+    return source, again()
