@@ -52,3 +52,13 @@ def test_output_names_stay_apart():
     assert output_name("/cam1/0001.mov", ".mp4", taken) == "0001.mp4"
     assert output_name("/cam2/0001.mp4", ".mp4", taken) == "cam2_0001.mp4"
     assert output_name("/x/cam2/0001.mkv", ".mp4", taken) == "cam2_0001_2.mp4"
+
+
+def test_without_ray_the_error_says_how_to_install_it(tmp_path, monkeypatch, capsys):
+    import sys
+
+    from vdeblur.cli import main
+
+    monkeypatch.setitem(sys.modules, "ray", None)       # import ray now raises ImportError
+    assert main(["batch", str(tmp_path), "-o", str(tmp_path / "out"), "--quiet"]) == 2
+    assert capsys.readouterr().err.strip() == "vdeblur: error: vdeblur batch needs Ray: pip install 'vdeblur[ray]'"
