@@ -3,7 +3,7 @@
 
   python benchmarks/batch_scaling.py --json benchmarks/results/batch_scaling_cpu.json
 
-1. Correctness: one 600-frame clip (rendered from a held-out photo, 640x360, 25 fps, with audio) cut into
+1. Correctness: one 600-frame clip (shots of the synthetic validation clips, 640x360, 25 fps, with audio) cut into
    4 chunks, against `vdeblur run` of the same clip: frame count, every pts, and per-frame PSNR of the
    decoded outputs, with a lossless encoder (only the network's state can differ: the warm-up's effect)
    and with the default encoder (x264 CRF 18 also decides differently near the chunk ends).
@@ -15,8 +15,6 @@ from __future__ import annotations
 import argparse
 import json
 import platform
-import shutil
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -34,32 +32,40 @@ from vdeblur.pipeline import run_file  # noqa: E402
 
 
 def render(out: Path, frames: int, seed: int) -> Path:
-    """A clip from tools/synthesize.py (validation photos, the `train` blur profile) with a tone added."""
-    tmp = out.parent / f"synth{seed}"
-    subprocess.run([sys.executable, str(ROOT / "tools/synthesize.py"), "photos", str(ROOT.parent / "shared/datasets/photos"),
-                    "--split", "val", "--clips", "1", "--frames", str(frames), "--seed", str(seed), "-o", str(tmp)],
-                   check=True, capture_output=True)
-    src = next(tmp.glob("*/blurred.mp4"))
-    with av.open(str(src)) as i, av.open(str(out), "w") as o:
-        vi = i.streams.video[0]
-        vo = o.add_stream_from_template(vi)
+    """A clip of `frames` frames (640x360, 25 fps, H.264 CRF 18 with a keyframe every 2 s, as cameras write,
+    and a 440 Hz stereo tone) cut together from the synthetic validation clips (clips/long, clips/val/*:
+    rendered by tools/synthesize.py from held-out photos), starting at clip `seed`: shots of 24-96 frames
+    with real blur and cuts between them."""
+    clips = sorted(ROOT.glob("clips/long/*/blurred.mp4")) + sorted(ROOT.glob("clips/val/*/*/blurred.mp4"))
+    if not clips:
+        raise SystemExit("no clips: make them with benchmarks/eval/make_sets.sh and the clips/long command "
+                         "in tools/state_memory.py")
+    pics = []
+    k = seed
+    while len(pics) < frames:
+        with av.open(str(clips[k % len(clips)])) as c:
+            pics += [f.to_ndarray(format="rgb24") for f in c.decode(video=0)]
+        k += 1
+    with av.open(str(out), "w") as o:
+        v = o.add_stream("libx264", rate=25, options={"crf": "18", "preset": "veryfast", "g": "50"})
+        v.width, v.height, v.pix_fmt = 640, 360, "yuv420p"
         a = o.add_stream("aac", rate=48000)
-        for p in i.demux(vi):
-            if p.size:
-                p.stream = vo
-                o.mux(p)
-        n = 0
+        for n, rgb in enumerate(pics[:frames]):
+            f = av.VideoFrame.from_ndarray(rgb, format="rgb24")
+            f.pts = n
+            for q in v.encode(f):
+                o.mux(q)
+        for q in v.encode(None):
+            o.mux(q)
         t = np.arange(1024) / 48000
         for k in range(int(frames / 25 * 48000 / 1024) + 1):
             sig = (0.1 * np.sin(2 * np.pi * 440 * (t + k * 1024 / 48000))).astype(np.float32)
             f = av.AudioFrame.from_ndarray(np.stack([sig, sig]), format="fltp", layout="stereo")
-            f.sample_rate, f.pts = 48000, n
-            n += 1024
+            f.sample_rate, f.pts = 48000, k * 1024
             for q in a.encode(f):
                 o.mux(q)
         for q in a.encode(None):
             o.mux(q)
-    shutil.rmtree(tmp)
     return out
 
 
@@ -120,7 +126,7 @@ def main() -> int:
     model = ModelConfig()
     long = a.work / "long600.mp4"
     if not long.exists():
-        render(long, 600, 31)
+        render(long, 600, 0)
     result = {"cpu": cpu_model(), "machine": platform.machine(), "model": "small", "backend": "auto"}
     if "correctness" not in a.skip:
         result["correctness"] = [correctness(long, a.work, model, EncodeConfig(crf=0), "lossless"),
@@ -131,7 +137,7 @@ def main() -> int:
         for i in range(4):
             f = a.work / f"file{i}.mp4"
             if not f.exists():
-                render(f, 150, 40 + i)
+                render(f, 150, 5 + 3 * i)
             files.append(f)
         result["scaling"] = [timed_batch(files, a.work / "s1", model, 1, None),
                              timed_batch(files, a.work / "s2", model, 2, None),
