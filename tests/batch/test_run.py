@@ -133,3 +133,10 @@ def test_python_api_takes_the_same_options(tmp_path, tiny_weights, inputs):
     assert video_pts(tmp_path / "out" / "b.mkv") == video_pts(inputs / "b.mkv")
     with pytest.raises(UnknownOption, match="deblur_batch\\(\\) got an unknown option 'chunk'"):
         vdeblur.deblur_batch([inputs / "a.mp4"], tmp_path / "o2", chunk=5)
+
+
+def test_more_workers_than_cpus_share_them(tmp_path, tiny_weights, inputs):
+    s = run_batch(config(tiny_weights, tmp_path / "out", [inputs / "a.mp4", inputs / "b.mkv"], workers=3))
+    assert s["files_done"] == 2 and s["workers"] == 2       # never more workers than chunks
+    s = run_batch(config(tiny_weights, tmp_path / "out3", [inputs], chunk_s=1.0, workers=3))
+    assert s["files_done"] == 3 and s["workers"] == 3       # 3 workers on 2 CPUs: 2/3 CPU each, none waits

@@ -182,7 +182,12 @@ def _workers(ray, cfg: BatchConfig, jobs: int) -> tuple[int, float]:
     else:
         n = cfg.workers or max(1, int(cpus // 2))
     n = max(1, min(n, jobs))
-    each = cfg.cpus_per_worker or max(1.0, float(int(cpus // n)) if cpus >= n else cpus / n)
+    # More workers than CPUs get a share each (Ray takes fractions): an actor asking for a whole CPU that
+    # is not there would never start, and its chunks would wait for it for ever.
+    each = cfg.cpus_per_worker or (float(int(cpus // n)) if cpus >= n else cpus / n)
+    if each * n > cpus + 1e-9:
+        log.warning(f"warning: {n} workers x {each:g} CPUs is more than the cluster's {cpus:g}: some wait for "
+                    f"CPUs to free up (or for the autoscaler)")
     return n, each
 
 
