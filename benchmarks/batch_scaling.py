@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import json
 import platform
+import shutil
 import sys
 import time
 from pathlib import Path
@@ -80,6 +81,7 @@ def psnr(a, b) -> float:
 
 def correctness(clip: Path, work: Path, model: ModelConfig, enc: EncodeConfig, label: str) -> dict:
     one = work / f"one_{label}.mp4"
+    shutil.rmtree(work / f"batch_{label}", ignore_errors=True)
     run_file(RunConfig(str(clip), str(one), overwrite=True, model=model, encode=enc))
     s = run_batch(BatchConfig((str(clip),), str(work / f"batch_{label}"), overwrite=True, model=model, encode=enc,
                               ray="local", chunk_s=6.0, workers=2))
@@ -104,6 +106,7 @@ def _chunk_starts(clip: Path) -> list[int]:
 
 
 def timed_batch(inputs, out: Path, model, workers: int, chunk_s) -> dict:
+    shutil.rmtree(out, ignore_errors=True)      # a finished batch would be skipped, not measured
     t0 = time.perf_counter()
     s = run_batch(BatchConfig(tuple(map(str, inputs)), str(out), overwrite=True, model=model, ray="local",
                               chunk_s=chunk_s, workers=workers))
