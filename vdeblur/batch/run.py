@@ -199,18 +199,21 @@ def run_batch(cfg: BatchConfig, on_progress=None) -> dict:
     t_start = time.perf_counter()
     tasks, manifest, warmup = prepare(cfg)
     jobs: deque = deque()
+    done_frames = 0             # frames of chunks a previous run finished
     for i, t in enumerate(tasks):
         if t.status != "pending":
             continue
         for c in t.plan.chunks:
-            if manifest.finished(t.key, c.index) is not None:
+            rec = manifest.finished(t.key, c.index)
+            if rec is not None:
                 t.reused += 1
+                done_frames += rec["frames"]
                 continue
+            # A record whose file is gone is dropped, so that counting records tells when a file is whole.
+            manifest.data["files"][t.key]["chunks"].pop(str(c.index), None)
             jobs.append(Job(i, t.plan.input, c, cfg.ext, cfg.model, cfg.encode, cfg.scene_cut, cfg.tile,
                             cfg.max_memory_mb))
     total = sum(t.plan.frames for t in tasks if t.status == "pending")
-    done_frames = sum(manifest.finished(t.key, c.index)["frames"] for t in tasks if t.status == "pending"
-                      for c in t.plan.chunks if manifest.finished(t.key, c.index) is not None)
     reused_frames = done_frames
     for i, t in enumerate(tasks):       # files whose chunks were all done before: join now
         if t.status == "pending" and t.reused == len(t.plan.chunks):
@@ -304,7 +307,8 @@ def _schedule(ray, actors, jobs: deque, tasks, manifest, cfg, workers, done_fram
             manifest.add_chunk(t.key, job.chunk.index, cfg.ext, res.data, res.frames, warm_frames=res.warm_frames,
                                decode_errors=res.decode_errors, worker=res.worker, seconds=round(res.seconds, 3))
             done_frames += res.frames
-            if t.status == "pending" and all(manifest.finished(t.key, c.index) for c in t.plan.chunks):
+            # Every chunk recorded (finished() checked the reused ones' files when the run began).
+            if t.status == "pending" and len(manifest.data["files"][t.key]["chunks"]) == len(t.plan.chunks):
                 _finish(t, manifest, cfg)
         now = time.perf_counter()
         if on_progress is not None and now - t_prog >= 0.5:

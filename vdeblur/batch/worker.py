@@ -59,9 +59,6 @@ class ChunkWorker:
         self.chunks = 0
         self._lock = threading.Lock()
 
-    def identity(self) -> dict:
-        return {"host": socket.gethostname(), "pid": os.getpid()}
-
     def progress(self) -> int:
         return self.progress_frames
 
