@@ -1,6 +1,7 @@
 """The real training loop on a tiny network and tiny photos: state folder, resume, budget, clip folders."""
 import json
 
+import numpy as np
 import pytest
 import torch
 from clips import make_photos
@@ -139,3 +140,29 @@ def test_compile_failing_at_first_step_falls_back_to_eager(tmp_path, photos, mon
     assert train(tc)["step"] == 3
     log = (tmp_path / "run" / "train.log").read_text()
     assert "torch.compile failed at the first step (RuntimeError: no C compiler); training eagerly" in log
+
+
+def test_no_harm_counts_only_the_db_a_clip_lost():
+    from vdeblur.training.losses import NoHarm
+
+    truth = torch.rand(2, 3, 3, 16, 16)
+    noise = torch.randn(2, 3, 3, 16, 16) * 0.02
+    inp = truth + noise
+    better, worse = truth + noise / 2, truth + noise * 2            # 6 dB better, 6 dB worse (+ floor)
+    loss = NoHarm(floor=0.0)
+    assert loss(better, inp, truth).item() == 0.0
+    assert abs(loss(worse, inp, truth).item() - 20 * np.log10(2)) < 1e-3
+    # Mixed batch: only the clip that got worse pulls, and it is pulled toward the truth.
+    out = torch.stack([better[0], worse[1]]).requires_grad_()
+    loss(out, inp, truth).backward()
+    assert out.grad[0].abs().max() == 0 and (out.grad[1] * (out - truth)[1].detach()).sum() > 0
+    # A static clip (input == truth) costs nothing until its output moves past the floor.
+    assert NoHarm()(truth + 1e-4, truth, truth).item() < 0.01                 # 80 dB from the input
+    assert NoHarm()(truth + 1e-2, truth, truth).item() > 10                   # 40 dB
+
+
+def test_no_harm_weight_trains_and_logs_the_term(tmp_path, photos):
+    tc = TrainConfig(state=tmp_path / "state", out=tmp_path / "run", photos=photos, iters=2, no_harm_weight=0.02,
+                     profile="near_sharp", **TINY)
+    assert train(tc)["step"] == 2
+    assert " no-harm " in (tmp_path / "run" / "train.log").read_text()

@@ -36,6 +36,29 @@ class PSNRLoss(nn.Module):
         return torch.log10(mse + 1e-8).mean()
 
 
+class NoHarm(nn.Module):
+    """How many dB a clip's output is below its input, where it is below: mean over clips of
+    relu(mean over frames of (PSNR(input) - PSNR(output))).
+
+    A per-clip hinge against the input itself. The pixel losses are dominated by the blurriest clips of a
+    batch, so a nearly sharp clip can lose a little without the sum noticing; this term weighs every clip
+    that got worse by its loss in dB, whatever its blur, and is zero for every clip that got better.
+    out, inp, truth: (B, T, 3, H, W) float [0, 1]. `floor` is the MSE added to both sides: a static clip
+    (input == truth) then costs only where its output moves past about 50 dB from the input.
+    """
+
+    def __init__(self, floor: float = 1e-5):
+        super().__init__()
+        self.floor = floor
+
+    def forward(self, out: torch.Tensor, inp: torch.Tensor, truth: torch.Tensor) -> torch.Tensor:
+        truth = truth.float()
+        mse_out = ((out.float() - truth) ** 2).mean(dim=(-3, -2, -1)) + self.floor
+        mse_in = ((inp.float() - truth) ** 2).mean(dim=(-3, -2, -1)) + self.floor
+        lost_db = 10 * torch.log10(mse_out / mse_in).mean(dim=1)
+        return torch.relu(lost_db).mean()
+
+
 class ReconstructionLoss(nn.Module):
     """`pixel` ("charbonnier" or "psnr") + fft_weight * FFTL1."""
 

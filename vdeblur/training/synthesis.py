@@ -36,11 +36,18 @@ class BlurProfile:
     halt_prob: float = 0.2                        # the camera stops for a stretch of frames
     object_prob: float = 0.6                      # chance of each of up to `max_objects` moving objects
     max_objects: int = 3
+    # Nearly sharp clips under a short exposure: little blur, but the gain a short exposure needs makes
+    # them noisy, so sharpening them amplifies noise. A clip is one with probability `near_sharp_prob`.
+    near_sharp_prob: float = 0.0
+    near_sharp_px: tuple[float, float] = (0.3, 3.0)
+    near_sharp_duty: tuple[float, float] = (0.125, 0.3)
 
 
 PROFILES: dict[str, BlurProfile] = {
     # What training sees: realistic handheld shake, a heavy tail, sharp clips and sharp stretches.
     "train": BlurProfile(),
+    # Fine-tuning that must not hurt nearly sharp footage: `train` with a third of the clips nearly sharp.
+    "near_sharp": BlurProfile(near_sharp_prob=0.33),
     # Validation: today's heavy synthetic blur (4-60 px, uniform), no static clips or halts.
     "heavy": BlurProfile(blur_px=(6.0, 40.0), tail_prob=0.0, duty=(0.45, 0.95), static_prob=0.0, halt_prob=0.0),
     # Validation: mild to moderate handheld shake (1-15 px), a few sharp stretches.
@@ -152,6 +159,10 @@ def sample_motion(spec: SynthSpec, n: int, gen: torch.Generator) -> Motion:
     tail = _chance(gen, p.tail_prob, n)
     blur = torch.where(tail, _log_uniform(gen, n, *p.tail_px), blur)
     duty = _log_uniform(gen, n, *p.duty)
+    if p.near_sharp_prob > 0:    # drawn only when asked, so the other profiles' random streams stay as they were
+        near = _chance(gen, p.near_sharp_prob, n) & ~tail
+        blur = torch.where(near, _log_uniform(gen, n, *p.near_sharp_px), blur)
+        duty = torch.where(near, _log_uniform(gen, n, *p.near_sharp_duty), duty)
     duty = torch.maximum(duty, (blur / spec.max_speed).clamp(max=1.0))
     speed = blur / duty                                     # RMS px per frame interval
     angle = _uniform(gen, n, 0, 2 * math.pi)

@@ -22,7 +22,7 @@ from ..model.net import PRESETS, DeblurNet, count_parameters
 from .checkpoint import load_aux, load_state, save_aux, save_state, save_weights_file
 from .gan import HingeLoss, PatchDiscriminator, TemporalConsistency
 from .data import list_photos, read_rgb, split_photos
-from .losses import ReconstructionLoss
+from .losses import NoHarm, ReconstructionLoss
 from .sources import ClipFolder, OnlineBank
 from .synthesis import PROFILES, PhotoBank, SynthSpec
 from .validate import make_val_sets, run_sequence, validate
@@ -57,6 +57,7 @@ class TrainConfig:
     gan_weight: float = 0.005            # the generator's hinge term, next to reconstruction losses near 0.03
     d_lr: float = 1e-4                   # the discriminator's learning rate (Adam, betas 0.5 / 0.99)
     temporal_weight: float | None = None  # temporal consistency; None: 1.0 with --gan, else off
+    no_harm_weight: float = 0.0          # per-clip hinge on dB lost against the input (losses.NoHarm)
     profile: str = "train"               # synthesis blur profile (vdeblur/training/synthesis.py)
     subframes: int = 0                   # sub-frames per exposure in online synthesis; 0: 24 on a GPU (fixed,
                                          # so nothing waits for the device), as the motion needs on a CPU
@@ -143,6 +144,8 @@ class Run:
         self.loss_fn = ReconstructionLoss(tc.pixel_loss, tc.fft_weight)
         self.temporal_weight = tc.temporal_weight if tc.temporal_weight is not None else (1.0 if tc.gan else 0.0)
         self.temporal = TemporalConsistency()
+        self.no_harm = NoHarm()
+        self.harm_sum = torch.zeros((), device=self.device)   # dB lost, summed between log lines
         self.disc = PatchDiscriminator().to(self.device) if tc.gan else None
         self.adv = HingeLoss()
         self.d_opt = (torch.optim.Adam(self.disc.parameters(), lr=tc.d_lr, betas=(0.5, 0.99))
@@ -204,6 +207,10 @@ class Run:
         loss = self.loss_fn(outs, sharp)
         if self.temporal_weight:
             loss = loss + self.temporal_weight * self.temporal(outs, sharp)
+        if self.tc.no_harm_weight:
+            harm = self.no_harm(outs, blur, sharp)
+            self.harm_sum += harm.detach()
+            loss = loss + self.tc.no_harm_weight * harm
         if self.disc is not None:
             self._pair = (sharp.flatten(0, 1), outs.flatten(0, 1))
             loss = loss + self.tc.gan_weight * self.adv.generator(self.disc(self._pair[1]))
@@ -355,9 +362,11 @@ def _train(tc: TrainConfig) -> dict:
         meta["step"] += 1
         if meta["step"] % tc.log_every == 0:
             n = min(tc.log_every, meta["step"] - first)
-            log.info(f"step {meta['step']} loss {(loss_sum / n).item():.5f} lr {lr:.2e} "
+            harm = f" no-harm {(run.harm_sum / n).item():.4f} dB" if tc.no_harm_weight else ""
+            log.info(f"step {meta['step']} loss {(loss_sum / n).item():.5f}{harm} lr {lr:.2e} "
                      f"{(meta['step'] - first) / (time.time() - t0):.2f} it/s")
             loss_sum.zero_()
+            run.harm_sum.zero_()
         if meta["step"] % tc.val_every == 0:
             validate_now(trained0 + time.time() - t0)
         if time.time() - t_ckpt > tc.ckpt_every_s:
