@@ -29,6 +29,7 @@ from .config import EncodeConfig, ModelConfig, Precision, RunConfig
 from .errors import VdeblurError
 from .geometry import FrameGeometry
 from .pipeline import STAGES, Interrupted, run_file
+from .report import model_name
 from .source import is_live
 from .stats import StageTimes, summarize
 
@@ -196,7 +197,7 @@ def run_one(bc: BenchConfig, tmp: Path) -> tuple[dict, dict]:
             raise stopped from None
         model = _model_only(backend, h, w, s["frames_out"])
         result = {
-            "backend": backend.name, "device": str(backend.device), "model": backend.info.get("preset", bc.model.spec),
+            "backend": backend.name, "device": str(backend.device), "model": model_name(backend.info, bc.model.spec),
             "precision": backend.precision.value, "size": f"{w}x{h}", "frames": s["frames_out"],
             "pipeline_fps": s["fps"], "wall_s": s["wall_s"], "stages_ms": s["stages_ms"],
             "model_only": model, "pipeline_efficiency": s["fps"] / model["fps"] if model["fps"] else None,

@@ -55,7 +55,7 @@ def _codec_opt(value: str) -> tuple[str, str]:
 
 
 def _add_model_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--model", default="small", help="shipped preset (small, base) or a .safetensors path")
+    p.add_argument("--model", default="small", help="shipped preset (small, base, sharp) or a .safetensors path")
     p.add_argument("--backend", default="auto", choices=["auto", *backend_names()],
                    help="inference backend; auto: TensorRT (or torch) on an NVIDIA GPU; on a CPU the fastest "
                         "installed backend and precision, measured once for the model and frame size and cached")
@@ -231,7 +231,7 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--quiet", action="store_true", help="warnings only")
 
     exp = sub.add_parser("export", help="export one recurrent step to ONNX", formatter_class=HelpFormatter)
-    exp.add_argument("--model", default="small", help="shipped preset (small, base) or a .safetensors path")
+    exp.add_argument("--model", default="small", help="shipped preset (small, base, sharp) or a .safetensors path")
     exp.add_argument("-o", "--output", required=True, help="the .onnx file to write")
     exp.add_argument("-y", "--overwrite", action="store_true", help="overwrite an existing OUTPUT")
     exp.add_argument("--precision", default="fp32", choices=["fp32", "int8"],
@@ -250,7 +250,7 @@ def build_parser() -> argparse.ArgumentParser:
                                     "engine cache (engines/ or $VDEBLUR_ENGINES), keyed by ONNX hash, precision, "
                                     "profile, TensorRT version and GPU. `vdeblur run --backend tensorrt` with "
                                     "the same --precision/--min/--opt/--max then starts at once.")
-    be.add_argument("--model", default="base", help="shipped preset (small, base) or a .safetensors path")
+    be.add_argument("--model", default="base", help="shipped preset (small, base, sharp) or a .safetensors path")
     be.add_argument("--precision", default="fp16", choices=["fp16", "fp32"], help="engine precision")
     _add_profile_args(be)
     return ap

@@ -55,7 +55,7 @@ class ShapeProfile:
 
 @dataclass(frozen=True)
 class ModelConfig:
-    """Which network: a shipped preset name ("small", "base") or a path to a .safetensors file."""
+    """Which network: a shipped preset name ("small", "base", "sharp") or a path to a .safetensors file."""
 
     spec: str = "small"
     backend: str = "auto"          # a registered backend name (vdeblur.backends.backend_names()) or auto

@@ -9,6 +9,12 @@ from .errors import VdeblurError
 from .source import mask_url
 
 
+def model_name(info: dict, spec: str) -> str:
+    """The name a summary reports for loaded weights: the shipped name (`sharp` is a `small` network), else
+    the architecture preset, else the spec given."""
+    return info.get("name") or info.get("preset") or spec
+
+
 def peak_rss_mb() -> float | None:
     """The process's peak resident memory so far (MB), where the OS tells."""
     try:
@@ -27,7 +33,7 @@ def run_summary(cfg, dest, backend, info, counts: dict, source, deblurrer, live:
         "output": mask_url(str(dest)),
         "backend": backend.name,
         "precision": backend.precision.value,
-        "model": backend.info.get("preset", cfg.model.spec),
+        "model": model_name(backend.info, cfg.model.spec),
         "tiles": len(deblurrer.grid.tiles) if deblurrer.grid is not None else 1,
         "peak_rss_mb": peak_rss_mb(),
         "width": info.width,

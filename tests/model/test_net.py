@@ -36,6 +36,12 @@ def test_shipped_weights_load():
         net, info = load_model(preset)
         assert info["preset"] == preset
         assert net.config == PRESETS[preset]
+    # `sharp` is small's architecture (and speed) with adversarially fine-tuned weights.
+    net, info = load_model("sharp")
+    assert net.config == PRESETS["small"] and info["preset"] == "small" and info["name"] == "sharp"
+    assert info["evaluation"]["accepted"] is True
+    small = load_model("small")[0].state_dict()
+    assert any(not torch.equal(v, small[k]) for k, v in net.state_dict().items())
 
 
 def test_bad_weights_are_refused(tmp_path):

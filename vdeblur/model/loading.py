@@ -12,7 +12,7 @@ from ..errors import ModelError
 from .net import PRESETS, DeblurNet, NetConfig
 
 WEIGHTS_DIR = Path(__file__).parent / "weights"
-SHIPPED = ("small", "base")
+SHIPPED = ("small", "base", "sharp")
 
 
 def weights_path(spec: str) -> Path:
