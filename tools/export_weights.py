@@ -36,7 +36,8 @@ def main(argv=None) -> int:
     net, _ = load_model(str(src))          # folds residual scales: the runtime form
     if net.config != PRESETS[a.preset]:
         raise SystemExit(f"{src} is a {net.config}, not the {a.preset} preset")
-    info: dict = {"name": a.output.stem, "preset": a.preset, "parameters": count_parameters(net), "source": str(src), "data": a.data}
+    info: dict = {"name": a.output.stem, "preset": a.preset, "parameters": count_parameters(net),
+                  "source": str(src), "data": a.data}
     state_dir = a.state or (a.weights if a.weights.is_dir() else None)
     if state_dir is not None:
         state = json.loads((state_dir / "state.json").read_text())
