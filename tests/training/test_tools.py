@@ -61,7 +61,7 @@ def test_export_weights_from_a_state_folder(tmp_path):
     subprocess.run([sys.executable, str(ROOT / "tools/export_weights.py"), str(tmp_path / "state"), "--preset", "tiny",
                     "-o", str(out)], check=True, capture_output=True, timeout=120)
     shipped, info = load_model(str(out))
-    assert info["iterations"] == 7 and not shipped.config.res_scale
+    assert info["iterations"] == 7 and not shipped.config.res_scale and info["name"] == out.stem
     x = torch.rand(1, 2, 3, 16, 16)
     st = shipped.init_state(1, 16, 16)
     assert torch.allclose(shipped(x, *st)[0], ema(x, *st)[0], atol=1e-5)   # the EMA ships, scales folded
