@@ -5,6 +5,11 @@ import torch
 from torch import nn
 
 
+def image_mse(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """Per-image mean squared error in float32 over the last three dims: (..., 3, H, W) -> (...)."""
+    return ((x.float() - y.float()) ** 2).mean(dim=(-3, -2, -1))
+
+
 class Charbonnier(nn.Module):
     """mean(sqrt((x - y)^2 + eps^2)): L1 that is smooth at zero."""
 
@@ -32,8 +37,7 @@ class PSNRLoss(nn.Module):
     """
 
     def forward(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-        mse = ((x.float() - y.float()) ** 2).mean(dim=(-3, -2, -1))
-        return torch.log10(mse + 1e-8).mean()
+        return torch.log10(image_mse(x, y) + 1e-8).mean()
 
 
 class NoHarm(nn.Module):
@@ -52,9 +56,8 @@ class NoHarm(nn.Module):
         self.floor = floor
 
     def forward(self, out: torch.Tensor, inp: torch.Tensor, truth: torch.Tensor) -> torch.Tensor:
-        truth = truth.float()
-        mse_out = ((out.float() - truth) ** 2).mean(dim=(-3, -2, -1)) + self.floor
-        mse_in = ((inp.float() - truth) ** 2).mean(dim=(-3, -2, -1)) + self.floor
+        mse_out = image_mse(out, truth) + self.floor
+        mse_in = image_mse(inp, truth) + self.floor
         lost_db = 10 * torch.log10(mse_out / mse_in).mean(dim=1)
         return torch.relu(lost_db).mean()
 
