@@ -193,7 +193,7 @@ def _workers(ray, cfg: BatchConfig, jobs: int) -> tuple[int, float]:
 
 def run_batch(cfg: BatchConfig, on_progress=None) -> dict:
     """Deblur every input into cfg.output_dir. on_progress(frames done, frames total, fps): about twice a
-    second. Returns the summary (also written to cfg.json_path). Raises BatchFailed (exit 3) when some
+    second, and as each chunk finishes. Returns the summary (also written to cfg.json_path). Raises BatchFailed (exit 3) when some
     file failed, after finishing the others."""
     ray = import_ray()
     t_start = time.perf_counter()
@@ -307,6 +307,7 @@ def _schedule(ray, actors, jobs: deque, tasks, manifest, cfg, workers, done_fram
             manifest.add_chunk(t.key, job.chunk.index, cfg.ext, res.data, res.frames, warm_frames=res.warm_frames,
                                decode_errors=res.decode_errors, worker=res.worker, seconds=round(res.seconds, 3))
             done_frames += res.frames
+            t_prog = 0.0                    # a finished chunk is news: report it on this pass
             # Every chunk recorded (finished() checked the reused ones' files when the run began).
             if t.status == "pending" and len(manifest.data["files"][t.key]["chunks"]) == len(t.plan.chunks):
                 _finish(t, manifest, cfg)
