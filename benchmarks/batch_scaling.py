@@ -28,6 +28,7 @@ sys.path.insert(0, str(ROOT))
 
 from vdeblur.backends.probe import cpu_model  # noqa: E402
 from vdeblur.batch.run import run_batch  # noqa: E402
+from vdeblur.colour import frame_to_rgb  # noqa: E402
 from vdeblur.config import BatchConfig, EncodeConfig, ModelConfig, Precision, RunConfig  # noqa: E402
 from vdeblur.pipeline import run_file  # noqa: E402
 
@@ -45,7 +46,7 @@ def render(out: Path, frames: int, seed: int) -> Path:
     k = seed
     while len(pics) < frames:
         with av.open(str(clips[k % len(clips)])) as c:
-            pics += [f.to_ndarray(format="rgb24") for f in c.decode(video=0)]
+            pics += [frame_to_rgb(f) for f in c.decode(video=0)]
         k += 1
     with av.open(str(out), "w") as o:
         v = o.add_stream("libx264", rate=25, options={"crf": "18", "preset": "veryfast", "g": "50"})
@@ -72,7 +73,7 @@ def render(out: Path, frames: int, seed: int) -> Path:
 
 def decoded(path: Path):
     with av.open(str(path)) as c:
-        return [(f.pts, f.to_ndarray(format="rgb24").astype(np.float32)) for f in c.decode(video=0)]
+        return [(f.pts, frame_to_rgb(f).astype(np.float32)) for f in c.decode(video=0)]
 
 
 def psnr(a, b) -> float:

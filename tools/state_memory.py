@@ -22,6 +22,7 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from vdeblur.backends.torch_backend import TorchBackend  # noqa: E402
+from vdeblur.colour import frame_to_rgb  # noqa: E402
 from vdeblur.deblurrer import Deblurrer  # noqa: E402
 from vdeblur.model.loading import load_model, update_info, weights_path  # noqa: E402
 
@@ -30,7 +31,7 @@ def decode(path: Path) -> list[np.ndarray]:
     import av
 
     with av.open(str(path)) as c:
-        return [f.to_ndarray(format="rgb24") for f in c.decode(video=0)]
+        return [frame_to_rgb(f) for f in c.decode(video=0)]
 
 
 def psnr(a: np.ndarray, b: np.ndarray) -> float:

@@ -61,12 +61,14 @@ def _frames_at(path: str, indices: set[int]) -> dict:
     """Decoded RGB frames of a video at the given indices (in decode order); {} where it cannot be read."""
     import av
 
+    from .colour import frame_to_rgb
+
     out = {}
     try:
         with av.open(path) as c:
             for i, frame in enumerate(c.decode(video=0)):
                 if i in indices:
-                    out[i] = frame.to_ndarray(format="rgb24")
+                    out[i] = frame_to_rgb(frame)
                 if i >= max(indices):
                     break
     except Exception:  # noqa: BLE001 - a stream, a moved file: the report goes without those crops

@@ -9,9 +9,9 @@ from fractions import Fraction
 from typing import Iterator
 
 import av
-from av.video.reformatter import VideoReformatter
 import numpy as np
 
+from .colour import frame_to_rgb
 from .errors import InputError
 from .urls import is_url, mask_url  # noqa: F401  (re-exported: callers use source.mask_url)
 
@@ -133,7 +133,6 @@ class Source:
             self.container.close()
             raise InputError(f"no video stream in {mask_url(path)}")
         self.video = videos[0]
-        self._reformatter = VideoReformatter()   # keeps its swscale context across frames (see sinks/video.py)
         self.video.thread_type = "AUTO"
         self.passthrough = [s for s in self.container.streams if s.type in ("audio", "subtitle")]
         # What is neither the video we deblur nor passed through (a second video, data, attachments).
@@ -232,16 +231,9 @@ class Source:
         return None
 
     def _rgb(self, frame: av.VideoFrame) -> np.ndarray:
-        """RGB with the frame's own matrix and range (BT.601/BT.709 by size when unspecified)."""
-        cs = int(frame.colorspace or 2)
-        if cs in (0, 2, 3):  # RGB/unspecified/reserved: guess as players do
-            cs = 1 if frame.height >= 720 else 5
-        rng = int(frame.color_range or 0) or 1
-        try:
-            rgb = self._reformatter.reformat(frame, format="rgb24", src_colorspace=cs, src_color_range=rng)
-        except (ValueError, av.error.FFmpegError):
-            rgb = self._reformatter.reformat(frame, format="rgb24")
-        return rgb.to_ndarray()
+        """RGB with the frame's own matrix, range and chroma siting (BT.601/BT.709 by size when unspecified),
+        converted exactly: vdeblur.colour."""
+        return frame_to_rgb(frame, self.info.codec)
 
     def items(self, stop=None, live: bool = False) -> Iterator[DecodedFrame | av.Packet]:
         """Demux and decode until the end, or until stop() is true. Damage is counted, not raised:

@@ -9,6 +9,7 @@ import pytest
 from clips import audio_packets, make_clip, video_pts
 
 from vdeblur.batch.join import join_chunks
+from vdeblur.colour import frame_to_rgb
 from vdeblur.batch.plan import plan_file
 from vdeblur.batch.worker import ChunkWorker, Job
 from vdeblur.config import EncodeConfig, ModelConfig, Precision, RunConfig
@@ -19,7 +20,7 @@ LOSSLESS = EncodeConfig(crf=0)
 
 def frames(path):
     with av.open(str(path)) as c:
-        return [f.to_ndarray(format="rgb24").astype(np.float32) for f in c.decode(video=0)]
+        return [frame_to_rgb(f).astype(np.float32) for f in c.decode(video=0)]
 
 
 def psnr(a, b):

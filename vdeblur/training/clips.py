@@ -8,6 +8,8 @@ from pathlib import Path
 import av
 import numpy as np
 
+from ..colour import ColourSpec, frame_to_rgb, rgb_to_frame
+
 
 def write_video(path: Path, frames: np.ndarray, *, codec: str, options: dict, pix_fmt: str,
                 rate: int = 30) -> None:
@@ -17,14 +19,12 @@ def write_video(path: Path, frames: np.ndarray, *, codec: str, options: dict, pi
         s.height, s.width = frames.shape[1:3]
         s.pix_fmt = pix_fmt
         s.options = options
+        spec = ColourSpec.of(None, None, pix_fmt, s.height)
         if pix_fmt.startswith("yuv"):
-            s.codec_context.colorspace = 5 if s.height < 720 else 1
-            s.codec_context.color_range = 1
+            s.codec_context.colorspace = spec.matrix
+            s.codec_context.color_range = spec.range
         for i, f in enumerate(frames):
-            vf = av.VideoFrame.from_ndarray(f, format="rgb24")
-            if pix_fmt != "rgb24":
-                cs = 5 if s.height < 720 else 1
-                vf = vf.reformat(format=pix_fmt, dst_colorspace=cs, dst_color_range=1)
+            vf = rgb_to_frame(f, pix_fmt, spec)
             vf.pts = i
             for p in s.encode(vf):
                 c.mux(p)
@@ -33,18 +33,10 @@ def write_video(path: Path, frames: np.ndarray, *, codec: str, options: dict, pi
 
 
 def read_video(path: Path) -> np.ndarray:
-    """(T, H, W, 3) uint8 RGB, with the stream's own matrix and range."""
-    out = []
+    """(T, H, W, 3) uint8 RGB, converted exactly with the stream's own matrix and range (vdeblur.colour)."""
     with av.open(str(path)) as c:
-        for f in c.decode(video=0):
-            if f.format.name in ("rgb24", "gbrp"):
-                out.append(f.to_ndarray(format="rgb24"))
-            else:
-                cs = int(f.colorspace or 2)
-                cs = cs if cs in (1, 5, 6, 9) else (1 if f.height >= 720 else 5)
-                out.append(f.to_ndarray(format="rgb24", src_colorspace=cs,
-                                        src_color_range=int(f.color_range or 0) or 1))
-    return np.stack(out)
+        codec = c.streams.video[0].codec_context.name
+        return np.stack([frame_to_rgb(f, codec) for f in c.decode(video=0)])
 
 
 def save_clip(folder: Path, blurred: np.ndarray, sharp: np.ndarray, crf: int, meta: dict) -> None:
