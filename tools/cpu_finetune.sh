@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# Background CPU fine-tune of small (no-harm term + near-sharp clips, exact colour data path).
-cd /work/main
+# Low-priority CPU fine-tune of small: the no-harm term and near-sharp clips (rendered once, real x264,
+# exact colour), from the shipped weights; resumes training/state/small-noharm. Run it as
+#   nohup nice -n 19 bash tools/cpu_finetune.sh > logs/finetune.log 2>&1 &
+cd "$(dirname "$0")/.."
 export OMP_NUM_THREADS=1 MKL_NUM_THREADS=1
 PY=.venv/bin/python
 if [ ! -f clips/ns_v2/.done ]; then
