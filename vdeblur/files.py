@@ -6,6 +6,7 @@ writing process's PID (so a later run can remove what a killed one left), placed
     remove_stale(final)             remove temporaries of `final` whose process is dead
     publish(tmp, final, overwrite)  give tmp the mode a new file gets (or the replaced file's), rename it
     disk_error(e, where)            an OSError from writing, as a one-line OutputError (disk full, quota...)
+    hold(final)                     a lock on `final` for a whole run: a second run refuses at once
 """
 from __future__ import annotations
 
@@ -17,6 +18,8 @@ import shutil
 import socket
 import stat
 import tempfile
+import time
+from contextlib import contextmanager
 from pathlib import Path
 
 from .errors import OutputError
@@ -156,3 +159,62 @@ def disk_error(e: BaseException, where: Path) -> OutputError | None:
         room = ""
     return OutputError(f"{_DISK[code]} writing {where} (filesystem of {folder.resolve()}{room}); "
                        f"nothing was written at the output path")
+
+
+def lock_path(final: Path) -> Path:
+    return (final.parent if str(final.parent) else Path(".")) / f".{final.name}.lock"
+
+
+@contextmanager
+def hold(final: Path):
+    """Hold `final` for the run: `.NAME.lock` beside it, created atomically (O_EXCL, which also holds on a
+    folder shared between hosts) and naming this host and PID. While it exists another run refuses at once,
+    with or without -y; a lock whose process is gone (on this host) is taken over."""
+    lock = lock_path(final)
+    for _ in range(3):
+        try:
+            fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+        except FileExistsError:
+            if _stale(lock):
+                try:
+                    lock.unlink()
+                except FileNotFoundError:
+                    pass
+                continue
+            owner = _owner(lock)
+            who = (f"PID {owner[1]}" + ("" if owner[0] == HOST else " on another host")) if owner else "another run"
+            raise OutputError(f"{final} is being written by another run ({who}); wait for it, or choose "
+                              f"another output (if that run is gone, delete {lock})") from None
+        except OSError as e:
+            raise OutputError(f"cannot lock {final}: {e.strerror or e}") from None
+        with os.fdopen(fd, "w") as f:
+            f.write(f"{HOST} {os.getpid()}\n")
+        break
+    else:
+        raise OutputError(f"cannot lock {final}: {lock} keeps reappearing")
+    try:
+        yield lock
+    finally:
+        if _owner(lock) == (HOST, os.getpid()):
+            lock.unlink(missing_ok=True)
+
+
+def _owner(lock: Path) -> tuple[str, int] | None:
+    try:
+        host, pid = lock.read_text().split()
+        return host, int(pid)
+    except (OSError, ValueError):
+        return None
+
+
+def _stale(lock: Path) -> bool:
+    """A lock left by a process that no longer runs on this host (or an empty one over a minute old: its
+    writer died between creating and filling it)."""
+    owner = _owner(lock)
+    if owner is None:
+        try:
+            return time.time() - lock.stat().st_mtime > 60
+        except OSError:
+            return True
+    host, pid = owner
+    return host == HOST and pid != os.getpid() and not _alive(pid)

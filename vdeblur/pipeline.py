@@ -8,6 +8,7 @@ failure is written once, as the ExitStack in run_file.
 from __future__ import annotations
 
 import logging
+import os
 import queue
 import signal
 import threading
@@ -18,12 +19,14 @@ from pathlib import Path
 
 import torch
 
+from . import files
 from .backends import open_backend
 from .backends.base import entry
 from .config import RunConfig
 from .deblurrer import Deblurrer
 from .errors import DamagedInput, InputError, ModelError, UsageError, VdeblurError
 from .memory import plan_memory
+from .paths import REPORT_SUFFIXES, Written, check_written
 from .report import run_summary, write_summary
 from .sinks import check_output, open_sink
 from .sinks.video import check_encode
@@ -145,16 +148,20 @@ def run_threads(stages: list, flow: Flow, live: bool = False, deadline: float | 
 
 
 def check_run(cfg: RunConfig):
-    """Everything about the options that can be checked before any work: the destination, the encoder and
-    its options, the backend's name, the limits. Returns the destination."""
+    """Everything about the options that can be checked before any work: every path the run writes
+    (vdeblur.paths), the destination, the encoder and its options, the backend's name, the limits. Returns
+    the destination."""
     for name, v in (("max_frames", cfg.max_frames), ("duration_s", cfg.duration_s),
                     ("stats_interval_s", cfg.stats_interval_s)):
-        if v is not None and v <= 0:
+        if v is not None and not v > 0:     # `not >` also refuses nan
             raise UsageError(f"{name.replace('_s', '').replace('_', '-')} must be positive, got {v}")
+    most = 4 * (os.cpu_count() or 1)
+    if not 0 <= cfg.model.threads <= most:
+        raise UsageError(f"--threads must be between 0 (every core) and {most} (4 x this machine's "
+                         f"{most // 4} CPUs), got {cfg.model.threads}")
+    check_written(run_inputs(cfg), run_outputs(cfg), cfg.overwrite)
     dest = check_output(cfg.input, cfg.output, cfg.overwrite)
     if cfg.explain_path is not None:
-        if str(cfg.explain_path) == str(cfg.output):
-            raise UsageError("--explain needs its own output file (it is OUTPUT now)")
         check_output(cfg.input, cfg.explain_path, cfg.overwrite)
     if cfg.explain_path is not None or cfg.report_path is not None:
         from . import explain
@@ -166,6 +173,38 @@ def check_run(cfg: RunConfig):
     if cfg.model.backend != "auto":
         entry(str(getattr(cfg.model.backend, "value", cfg.model.backend)))
     return dest
+
+
+def locked_paths(cfg: RunConfig, dest) -> list[Path]:
+    """The files (image sequences: the folder) a run holds locked while it writes them."""
+    paths = [dest.target] if isinstance(dest.target, Path) else []
+    if paths and images_pattern(cfg.output):
+        paths = [paths[0].parent if str(paths[0].parent) else Path(".")]
+    if cfg.explain_path:
+        paths.append(Path(cfg.explain_path))
+    return [Path(os.path.realpath(p)) for p in paths]
+
+
+def images_pattern(output: str) -> bool:
+    from .sinks import images
+
+    return images.matches(output)
+
+
+def run_inputs(cfg: RunConfig) -> list[str]:
+    """The files a run reads: the input, weights given as a path, calibration videos."""
+    return [p for p in (cfg.input, cfg.model.spec, cfg.model.calibration) if p]
+
+
+def run_outputs(cfg: RunConfig) -> list[Written]:
+    out = [Written("OUTPUT", cfg.output, is_pattern=images_pattern(cfg.output))]
+    if cfg.explain_path is not None:
+        out.append(Written("--explain", cfg.explain_path))
+    if cfg.json_path is not None:
+        out.append(Written("--json", cfg.json_path, (".json",), stdout=True))
+    if cfg.report_path is not None:
+        out.append(Written("--report", cfg.report_path, REPORT_SUFFIXES))
+    return out
 
 
 def progress_total(info, cfg: RunConfig) -> int | None:
@@ -196,6 +235,8 @@ def run_file(cfg: RunConfig, on_progress=None, backend=None, timer: StageTimes |
     deadline = time.monotonic() + cfg.duration_s if cfg.duration_s is not None else None
     past_deadline = lambda: deadline is not None and time.monotonic() >= deadline  # noqa: E731
     with ExitStack() as stack:
+        for path in locked_paths(cfg, dest):
+            stack.enter_context(files.hold(path))
         received = stack.enter_context(stop_on_signals(flow))
         try:
             source = open_source(cfg, live, stop=lambda: flow.stop.is_set() or past_deadline())

@@ -5,8 +5,9 @@ import json
 import sys
 from pathlib import Path
 
-from .errors import VdeblurError
-from .source import mask_url
+from . import files
+from .errors import OutputError, VdeblurError
+from .urls import mask_url
 
 
 def model_name(info: dict, spec: str) -> str:
@@ -53,8 +54,30 @@ def run_summary(cfg, dest, backend, info, counts: dict, source, deblurrer, live:
 
 
 def write_summary(path: str | None, summary: dict) -> None:
-    if path:
-        Path(path).write_text(json.dumps(summary, indent=2) + "\n")
+    """The summary as JSON at `path` (checked by vdeblur.paths before the run), through a temporary renamed
+    into place; `-` writes it to standard output."""
+    if not path:
+        return
+    text = json.dumps(summary, indent=2) + "\n"
+    if path == "-":
+        sys.stdout.write(text)
+        sys.stdout.flush()
+        return
+    write_atomically(Path(path), lambda tmp: tmp.write_text(text))
+
+
+def write_atomically(final: Path, write) -> None:
+    """write(tmp) fills a temporary beside `final`, which then replaces it; on failure `final` is untouched."""
+    tmp = files.temp_for(final, final.suffix)
+    try:
+        write(tmp)
+        files.publish(tmp, final, overwrite=True)
+    except OSError as e:
+        tmp.unlink(missing_ok=True)
+        raise files.disk_error(e, final) or OutputError(f"cannot write {final}: {e.strerror or e}") from None
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
 
 
 def _frames_at(path: str, indices: set[int]) -> dict:
@@ -109,6 +132,9 @@ def write_report(summary: dict, path: str | Path, top: int = 5) -> None:
     best = sorted(np.argsort(-corr)[:top].tolist())
     src = _frames_at(summary.get("input", ""), set(best)) if best else {}
     dst = _frames_at(summary.get("output", ""), set(best)) if best else {}
+    for i in dst:       # a --compare output holds input | output: the output is its right half
+        if i in src and dst[i].shape[1] == 2 * src[i].shape[1]:
+            dst[i] = dst[i][:, src[i].shape[1]:]
     fig = plt.figure(figsize=(14, 7.5))
     grid = fig.add_gridspec(3, max(len(best), 1), height_ratios=[1.6, 1, 1])
     ax = fig.add_subplot(grid[0, :])
@@ -142,5 +168,7 @@ def write_report(summary: dict, path: str | Path, top: int = 5) -> None:
                 a.text(0.5, 0.5, "not readable", ha="center", va="center")
             a.set_title(f"{name}, frame {i} ({t[i]:.2f} {unit})", fontsize=8)
     fig.tight_layout()
-    fig.savefig(str(path), dpi=110)
-    plt.close(fig)
+    try:
+        write_atomically(Path(path), lambda tmp: fig.savefig(str(tmp), dpi=110, format=Path(path).suffix[1:].lower()))
+    finally:
+        plt.close(fig)

@@ -114,6 +114,12 @@ class Source:
         self._decoder_complaint: str | None = None
         self._video_packets = 0
         self._steps: dict[int, int] = {}       # pts step -> how often: the frame period of CFR video
+        self._index = 0
+        self._stream: Iterator | None = None   # the one demux generator, read ahead and continued by items()
+        self._pending: list = []                # what the read-ahead demuxed, for items() to give first
+        self._matrix: tuple[int, ...] | None = None
+        self._first_seen = False
+        self._stop, self._live, self._logs = None, False, None
         _libav_errors_to_capture()
         if not is_url(path) and input_format is None:
             if not os.path.exists(path):
@@ -145,6 +151,7 @@ class Source:
             self.container.close()
             raise InputError(f"video stream of {mask_url(path)} has no frame size (corrupt header?)")
         fmt = cc.pix_fmt or "yuv420p"
+        self._codec = cc.name
         try:
             depth = max(c.bits for c in av.VideoFormat(fmt).components)
         except Exception:
@@ -160,25 +167,55 @@ class Source:
             rate=self.video.average_rate, frames=self.video.frames or 0, pix_fmt=fmt, bit_depth=depth,
             codec=cc.name, colorspace=int(cc.colorspace or 2), color_range=int(cc.color_range or 0),
             color_primaries=int(cc.color_primaries or 2), color_trc=int(cc.color_trc or 2),
-            display_matrix=None if is_url(path) or input_format else self._probe_display_matrix(),
+            display_matrix=None if is_url(path) or input_format else self._read_ahead(),
             duration_s=self._announced_duration())
 
-    def _probe_display_matrix(self) -> tuple[int, ...] | None:
-        """The display matrix (a phone's rotation) of the first frame: PyAV exposes it on frames, not
-        streams. Read from a second opening so this one's demuxer is untouched (files only)."""
+    def _read_ahead(self) -> tuple[int, ...] | None:
+        """Demux and decode up to the first video frame, kept for items(), and return that frame's display
+        matrix (a phone's rotation: PyAV exposes it on frames, not streams). The input is opened once, so
+        pipes and FIFOs lose nothing."""
+        with av.logging.Capture(local=False) as logs:
+            for item in self._generator():
+                self._pending.append(item)
+                if isinstance(item, DecodedFrame):
+                    break
+        self._scan(logs)
+        return self._matrix
+
+    @staticmethod
+    def _display_matrix(frame: av.VideoFrame) -> tuple[int, ...] | None:
         import struct
 
-        try:
-            with av.open(self.path) as c:
-                for frame in c.decode(c.streams[self.video.index]):
-                    sd = frame.side_data.get(av.sidedata.sidedata.Type.DISPLAYMATRIX)
-                    if sd is None:
-                        return None
-                    m = struct.unpack("<9i", bytes(sd)[:36])
-                    return None if m == (65536, 0, 0, 0, 65536, 0, 0, 0, 1 << 30) else m
-        except (av.error.FFmpegError, ValueError, StopIteration, struct.error):
+        sd = frame.side_data.get(av.sidedata.sidedata.Type.DISPLAYMATRIX)
+        if sd is None:
             return None
-        return None
+        try:
+            m = struct.unpack("<9i", bytes(sd)[:36])
+        except struct.error:
+            return None
+        return None if m == (65536, 0, 0, 0, 65536, 0, 0, 0, 1 << 30) else m
+
+    def seek(self, pts: int) -> None:
+        """Continue from the keyframe at or before `pts` (the video stream's time base); what was read
+        ahead is dropped. Raises av.error.FFmpegError where the input cannot seek."""
+        if self._stream is not None:
+            self._stream.close()
+        self._stream, self._pending = None, []
+        self.container.seek(pts, stream=self.video, backward=True, any_frame=False)
+        self._index, self._last_pts, self._step, self._steps = 0, None, None, {}
+
+    def side_packets(self) -> Iterator[av.Packet]:
+        """Only the audio/subtitle packets (`passthrough`), in demux order from the start, video left
+        undecoded: for a join that takes its video from elsewhere. Use instead of items()."""
+        pending, self._pending = self._pending, []
+        yield from (p for p in pending if isinstance(p, av.Packet))
+        if self.passthrough:
+            yield from (p for p in self.container.demux(self.passthrough) if p.dts is not None)
+
+    def _generator(self) -> Iterator[DecodedFrame | av.Packet]:
+        if self._stream is None:
+            self._stream = self._demux()
+        return self._stream
 
     def _announced_duration(self) -> float | None:
         """The video stream's own duration in seconds where the container states it in its header (MP4,
@@ -233,20 +270,24 @@ class Source:
     def _rgb(self, frame: av.VideoFrame) -> np.ndarray:
         """RGB with the frame's own matrix, range and chroma siting (BT.601/BT.709 by size when unspecified),
         converted exactly: vdeblur.colour."""
-        return frame_to_rgb(frame, self.info.codec)
+        return frame_to_rgb(frame, self._codec)
 
     def items(self, stop=None, live: bool = False) -> Iterator[DecodedFrame | av.Packet]:
         """Demux and decode until the end, or until stop() is true. Damage is counted, not raised:
         `decode_errors` says how many packets were flagged corrupt (by the demuxer or the decoder, which
         with frame threading often reports no error) or could not be decoded. live: a read error or the end
         of the stream raises ConnectionLost instead."""
-        self._index, self._last_pts, self._step, self._steps = 0, None, None, {}
+        self._stop, self._live = stop, live
         if live:
-            yield from self._demux(stop, live, None)
+            yield from self._drain()
             return
         # The demuxers say "File ended prematurely" (Matroska) or "partial file" (MP4) only in their log.
         with av.logging.Capture(local=False) as logs:   # decoder threads log too
-            yield from self._demux(stop, live, logs)
+            self._logs = logs
+            try:
+                yield from self._drain()
+            finally:
+                self._logs = None
         self._scan(logs)
         # An error the decoder only logged (a missing reference, a bad NAL unit: with frame threading no
         # packet or frame is flagged) means concealed or lost pictures: counted as damage, as many as the
@@ -255,9 +296,20 @@ class Source:
             self.decode_errors += max(1, self._video_packets - self._index)
             self.error_detail = self.error_detail or f"decoder: {self._decoder_complaint}"
 
-    def _demux(self, stop, live: bool, logs: list | None) -> Iterator[DecodedFrame | av.Packet]:
+    def _drain(self) -> Iterator[DecodedFrame | av.Packet]:
+        """What was read ahead, then the rest of the one demux generator."""
+        while self._pending:
+            if self._stop is not None and self._stop():
+                return
+            yield self._pending.pop(0)
+        yield from self._generator()
+
+    def _demux(self) -> Iterator[DecodedFrame | av.Packet]:
+        """The input's packets and decoded frames; reads self._stop, _live and _logs at each step (items()
+        sets them), so one generator serves the read-ahead and items()."""
         demux = self.container.demux([self.video, *self.passthrough])
         while True:
+            stop, live, logs = self._stop, self._live, self._logs
             if stop is not None and stop():
                 return
             try:
@@ -305,6 +357,9 @@ class Source:
             self.decode_errors += 1
             self.error_detail = "corrupt data"
         for frame in frames:
+            if not self._first_seen:
+                self._first_seen = True
+                self._matrix = self._display_matrix(frame)
             pts, last = frame.pts, self._last_pts
             if self.raw_pts:
                 yield DecodedFrame(self._rgb(frame), pts, self._index, received)

@@ -77,3 +77,21 @@ def test_training_form_scales_fold_into_the_same_function():
     assert torch.allclose(scaled(x, *st)[0], folded(x, *st)[0], atol=1e-5)
     fresh = DeblurNet(replace(PRESETS["tiny"], res_scale=True))
     assert all(not p.any() for n, p in fresh.named_parameters() if n.endswith(".scale"))   # skip-init
+
+
+@pytest.mark.parametrize("config,words", [({"widths": [8000, 8000, 8000]}, "widths"),
+                                          ({"window": 0}, "window"), ({"lstm_layers": 1.5}, "lstm_layers"),
+                                          ({"coarse_blocks": 10 ** 9}, "coarse_blocks"), ({"evil": 1}, "unknown")])
+def test_a_weights_config_out_of_bounds_is_refused_before_allocation(tmp_path, config, words):
+    import json
+
+    from safetensors.torch import save_file
+
+    from vdeblur.errors import ModelError
+    from vdeblur.model.loading import load_model
+
+    path = tmp_path / "w.safetensors"
+    cfg = {**PRESETS["tiny"].to_dict(), **config}
+    save_file({"x": torch.zeros(1)}, str(path), metadata={"vdeblur_config": json.dumps(cfg)})
+    with pytest.raises(ModelError, match=words):
+        load_model(str(path))

@@ -48,9 +48,7 @@ def _side_packets(source: Source) -> Iterator[tuple[float, int, av.Packet]]:
     order = 0
     if not source.passthrough:
         return
-    for p in source.container.demux(source.passthrough):
-        if p.dts is None:
-            continue
+    for p in source.side_packets():
         order += 1
         yield float(p.dts * p.time_base), order, p
 

@@ -145,9 +145,8 @@ def _open_at(path: str, warm: int | None):
     source = Source(path)
     if warm is None:
         return source, frames(source)
-    c, v = source.container, source.video
     try:
-        c.seek(warm, stream=v, backward=True, any_frame=False)
+        source.seek(warm)
     except av.error.FFmpegError:
         source.close()
         source = Source(path)

@@ -9,7 +9,7 @@ Layout: pixel-unshuffle x2 -> encoder at 1/2, 1/4, 1/8 -> ConvLSTM layer(s) at 1
 from __future__ import annotations
 
 import functools
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass, fields, replace
 
 import torch
 import torch.nn.functional as F
@@ -44,9 +44,26 @@ class NetConfig:
 
     @classmethod
     def from_dict(cls, d: dict) -> "NetConfig":
+        """A config from a weights file's metadata, within sane bounds: an untrusted file must not make the
+        loader allocate gigabytes (ValueError names the field)."""
         d = dict(d)
-        d["widths"] = tuple(d["widths"])
+        unknown = set(d) - {f.name for f in fields(cls)}
+        if unknown:
+            raise ValueError(f"unknown config fields {sorted(unknown)}")
+        d["widths"] = tuple(int(w) for w in d.get("widths", cls.widths))
+        if len(d["widths"]) != 3:
+            raise ValueError(f"widths needs 3 entries, got {len(d['widths'])}")
+        for name, (lo, hi) in _BOUNDS.items():
+            values = d["widths"] if name == "widths" else (d.get(name, getattr(cls, name)),)
+            for v in values:
+                if isinstance(v, bool) or not isinstance(v, int) or not lo <= v <= hi:
+                    raise ValueError(f"{name} = {v!r} is outside {lo}..{hi}")
         return cls(**d)
+
+
+# What a weights file's config may ask for (the shipped presets use a fraction of it).
+_BOUNDS = {"window": (1, 16), "widths": (1, 512), "lstm_layers": (1, 8), "coarse_blocks": (0, 32),
+           "fine_blocks": (0, 32), "lstm_hidden": (0, 1024), "enc1_blocks": (0, 32)}
 
 
 PRESETS: dict[str, NetConfig] = {

@@ -49,10 +49,17 @@ def check_output(input_path: str, output: str, overwrite: bool) -> Path:
     return pattern
 
 
+def _numbered(pattern: str, name: str) -> bool:
+    """Whether `name` is `pattern` with a number in its %d field (frame_000012.png for frame_%06d.png)."""
+    head, tail = _FIELD.split(pattern, maxsplit=1)
+    return name.startswith(head) and name.endswith(tail) and name[len(head):len(name) - len(tail)].isdigit()
+
+
 class ImageSequenceSink:
     def __init__(self, pattern: Path, info, enc, width: int, height: int, passthrough: list, live: bool = False,
                  overwrite: bool = True, left_out: list = ()):
         self.pattern = pattern
+        self.overwrite = overwrite
         self.folder = pattern.parent if str(pattern.parent) else Path(".")
         self.info = info
         self.frames = 0
@@ -81,6 +88,11 @@ class ImageSequenceSink:
     def close(self) -> Path:
         self._times.close()
         self.folder.mkdir(parents=True, exist_ok=True)
+        if self.overwrite:      # a shorter rerun must not leave the old run's later images beside its own
+            new = {f.name for f in self.tmp.iterdir()}
+            for old in self.folder.glob(_FIELD.sub("*", self.pattern.name)):
+                if old.name not in new and old.is_file() and _numbered(self.pattern.name, old.name):
+                    old.unlink()
         for f in sorted(self.tmp.iterdir()):
             os.replace(f, self.folder / f.name)
         self.tmp.rmdir()

@@ -295,7 +295,9 @@ class FileSink:
         container cannot hold it as it is (audio re-encoded, text subtitles to the container's text format,
         e.g. SRT -> mov_text in MP4). False: it cannot be carried."""
         fmt = self.container.format.name.split(",")[0]
-        name = s.codec_context.name if s.codec_context is not None else None
+        if s.codec_context is None:      # no decoder here, or a header cut short: nothing to carry it with
+            return False
+        name = s.codec_context.name
         try:
             if s.type == "audio":
                 allowed = REMUX_AUDIO.get(fmt) or self.container.supported_codecs
