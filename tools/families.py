@@ -39,9 +39,11 @@ def render(a) -> None:
     from vdeblur.training.clips import save_clip
     from vdeblur.training.data import list_photos, read_rgb, split_photos
 
-    _, val = split_photos(list_photos(a.photos))
-    photos = {p.stem: read_rgb(p) for p in val}
-    evals = fam.eval_images()
+    train, val = split_photos(list_photos(a.photos))
+    training = a.split == "train"
+    # Training clips come from the training photos only, and never from the evaluation images.
+    photos = {p.stem: read_rgb(p) for p in (train if training else val)}
+    evals = {} if training else fam.eval_images()
     rng = np.random.default_rng(a.seed)
     h, w, n = a.size[0], a.size[1], a.frames
     names = sorted(photos)
@@ -50,7 +52,7 @@ def render(a) -> None:
     made = []
 
     def save(family: str, i: int, clip: fam.Clip, source: str) -> None:
-        folder = a.out / family / f"clip{i:02d}"
+        folder = a.out / (f"{family}_{a.seed}_{i:03d}" if training else f"{family}/clip{i:02d}")
         meta = {"family": family, "source": source, "blur_px": [round(x, 2) for x in clip.blur_px],
                 "max_blur": round(max(clip.blur_px), 2), **clip.meta}
         save_clip(folder, clip.blurred, clip.sharp, crf(), meta)
@@ -67,6 +69,9 @@ def render(a) -> None:
     for i in range(a.clips):
         src = pick(names + sorted(evals))
         save("near_sharp", i, fam.near_sharp_clip(rng, photos.get(src, evals.get(src)), frames=n, h=h, w=w), src)
+    if training:
+        print(f"{len(made)} training clips in {a.out}")
+        return
     unseen = sorted(evals)
     for i in range(max(a.clips, 6)):
         src = unseen[(i * 5 + a.seed) % len(unseen)]
@@ -105,6 +110,7 @@ def evaluate(a) -> dict:
 
     from vdeblur import deblur_file
     from vdeblur.colour import frame_to_rgb
+    from vdeblur.explain import BlurEstimator, spearman
     from vdeblur.training.clips import read_video
 
     def decode(p: Path) -> np.ndarray:
@@ -114,6 +120,7 @@ def evaluate(a) -> dict:
 
     result = {"model": a.model, "backend": a.backend, "precision": a.precision, "crf": a.crf, "families": {}}
     t0 = time.time()
+    estimator = BlurEstimator()
     with tempfile.TemporaryDirectory() as tmp:
         for family, folders in clip_folders(a.root).items():
             rows = []
@@ -122,8 +129,10 @@ def evaluate(a) -> dict:
                 blurred = read_video(folder / "blurred.mp4")
                 out = Path(tmp) / f"{family}_{folder.name}.mkv"
                 kw = {"crf": a.crf} if a.crf is not None else {}
-                deblur_file(str(folder / "blurred.mp4"), str(out), model=a.model, backend=a.backend,
-                            precision=a.precision, overwrite=True, **kw)
+                summary = deblur_file(str(folder / "blurred.mp4"), str(out), model=a.model, backend=a.backend,
+                                      precision=a.precision, overwrite=True, **kw)
+                cuts = summary.get("scene_cuts", 0)
+                estimated = estimator.sequence(blurred)
                 got = decode(out)
                 assert len(got) == len(sharp), folder
                 p_in = float(np.mean([psnr(b, s) for b, s in zip(blurred, sharp)]))
@@ -131,18 +140,35 @@ def evaluate(a) -> dict:
                 s_in = float(np.mean([structural_similarity(b, s, channel_axis=2) for b, s in zip(blurred, sharp)]))
                 s_out = float(np.mean([structural_similarity(o, s, channel_axis=2) for o, s in zip(got, sharp)]))
                 meta = json.loads((folder / "meta.json").read_text())
-                rows.append({"clip": str(folder.relative_to(a.root)), "psnr_in": round(p_in, 3),
+                size = (out.stat().st_size, (folder / "blurred.mp4").stat().st_size)
+                rows.append({"bytes_out": size[0], "bytes_in": size[1], "clip": str(folder.relative_to(a.root)), "psnr_in": round(p_in, 3),
                              "psnr_out": round(p_out, 3), "gain": round(p_out - p_in, 3),
                              "ssim_in": round(s_in, 4), "ssim_out": round(s_out, 4),
-                             "blur_px": round(float(np.mean(meta.get("blur_px") or [0])), 2)})
+                             "blur_px": round(float(np.mean(meta.get("blur_px") or [0])), 2),
+                             "blur_px_frames": meta.get("blur_px") or [],
+                             "blur_estimated": round(float(np.mean(estimated)), 2),
+                             "blur_estimated_frames": [round(x, 2) for x in estimated],
+                             "scene_cuts": len(cuts) if isinstance(cuts, list) else int(cuts)})
                 out.unlink()
             gains = [r["gain"] for r in rows]
+            truth = [x for r in rows for x in r["blur_px_frames"]]
+            est = [x for r in rows for x in r["blur_estimated_frames"]]
             result["families"][family] = {"mean_gain": round(float(np.mean(gains)), 3),
                                           "worst_gain": round(float(np.min(gains)), 3),
                                           "ssim_up": sum(r["ssim_out"] > r["ssim_in"] for r in rows),
+                                          "blur_spearman": round(spearman([r["blur_px"] for r in rows],
+                                                                          [r["blur_estimated"] for r in rows]), 3),
+                                          "blur_frame_mae_px": round(float(np.mean(np.abs(np.subtract(est, truth))))
+                                                                     if len(est) == len(truth) and truth else -1, 2),
+                                          "scene_cuts": sum(r["scene_cuts"] for r in rows),
+                                          "size_ratio": round(sum(r["bytes_out"] for r in rows)
+                                                              / sum(r["bytes_in"] for r in rows), 2),
                                           "clips": rows}
-            print(f"{family:11s} mean {np.mean(gains):+.3f} dB, worst {np.min(gains):+.3f} over {len(rows)} clips",
-                  flush=True)
+            print(f"{family:11s} mean {np.mean(gains):+.3f} dB, worst {np.min(gains):+.3f} over {len(rows)} clips, "
+                  f"output {result['families'][family]['size_ratio']:.2f}x the input's bytes; blur estimator "
+                  f"Spearman {result['families'][family]['blur_spearman']:.2f}, frame MAE "
+                  f"{result['families'][family]['blur_frame_mae_px']:.1f} px; "
+                  f"{result['families'][family]['scene_cuts']} scene cut(s)", flush=True)
     result["seconds"] = round(time.time() - t0, 1)
     if a.json:
         Path(a.json).write_text(json.dumps(result, indent=2) + "\n")
@@ -177,6 +203,9 @@ def main(argv=None) -> int:
     r.add_argument("--frames", type=int, default=10)
     r.add_argument("--size", type=int, nargs=2, default=(192, 320), metavar=("H", "W"))
     r.add_argument("--seed", type=int, default=2024)
+    r.add_argument("--split", choices=["val", "train"], default="val",
+                   help="val: the validation families (held-out photos, evaluation images); train: training clips "
+                        "of the averaging, kernels and near_sharp families from the training photos, flat in OUT")
     e = sub.add_parser("eval", help="measure weights on every family through the pipeline")
     e.add_argument("root", type=Path)
     e.add_argument("--model", default="small")

@@ -24,10 +24,12 @@ log = logging.getLogger("vdeblur")
 STREAM_FORMATS = {"rtsp": "rtsp", "rtsps": "rtsp", "rtmp": "flv", "rtmps": "flv", "udp": "mpegts",
                   "srt": "mpegts", "tcp": "mpegts", "rtp": "rtp_mpegts"}
 # Encoders that take --crf, with the range they accept (x264 clamps silently, so vdeblur checks first),
-# and the default; and those that take --preset, with its names.
+# and the default; and those that take --preset, with its names. The default is 12, not 18: re-encoding at 18
+# cost more than the network gains on smooth and nearly sharp clips (tools/families.py: near_sharp -1.01 dB at
+# 18, -0.38 at 12, -0.15 lossless; benchmarks/eval/families_small*.json), for about twice the bytes.
 CRF_RANGE = {"libx264": (0, 51), "libx264rgb": (0, 51), "libx265": (0, 51), "libvpx-vp9": (0, 63),
              "libvpx": (4, 63), "libaom-av1": (0, 63), "libsvtav1": (0, 63)}
-DEFAULT_CRF = {"libx264": 18, "libx264rgb": 18, "libx265": 18}
+DEFAULT_CRF = {"libx264": 12, "libx264rgb": 12, "libx265": 12}
 X26X_PRESETS = ("ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow",
                 "placebo")
 PRESETS = {"libx264": X26X_PRESETS, "libx264rgb": X26X_PRESETS, "libx265": X26X_PRESETS}

@@ -322,6 +322,18 @@ def train(tc: TrainConfig) -> dict:
             h.close()
 
 
+def _stop_on_signals() -> list[int]:
+    """A list that receives the signal number when SIGINT or SIGTERM arrives (main thread only)."""
+    import signal
+    import threading
+
+    received: list[int] = []
+    if threading.current_thread() is threading.main_thread():
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(sig, lambda signum, _frame: received.append(signum))
+    return received
+
+
 def _done(tc: TrainConfig, steps: int, t_start: float) -> bool:
     return (tc.iters is not None and steps >= tc.iters) or (
         tc.seconds is not None and time.time() - t_start >= tc.seconds)
@@ -354,7 +366,8 @@ def _train(tc: TrainConfig) -> dict:
     t_ckpt = t0
     first = meta["step"]
     loss_sum = torch.zeros((), device=run.device)   # summed on the device: read only when logged
-    while not _done(tc, meta["step"] - first, t_start):
+    stop = _stop_on_signals()       # SIGINT/SIGTERM end the run after the step in flight, state saved
+    while not _done(tc, meta["step"] - first, t_start) and not stop:
         lr = run.lr_at(meta["step"])
         for g in run.opt.param_groups:
             g["lr"] = lr
