@@ -110,3 +110,16 @@ def test_build_engine_profile_and_missing_tensorrt(tmp_path):
         pass
     r = vdeblur("build-engine", "--model", "small")
     assert_one_line_error(r, "tensorrt")
+
+
+def test_help_and_import_leave_torch_out():
+    """`vdeblur --help` and `import vdeblur` start fast: nothing on their path imports torch."""
+    import subprocess
+    import sys
+
+    code = ("import sys, contextlib, io, vdeblur, vdeblur.cli\n"
+            "with contextlib.redirect_stdout(io.StringIO()):\n"
+            "    try: vdeblur.cli.main(['run', '--help'])\n"
+            "    except SystemExit: pass\n"
+            "assert 'torch' not in sys.modules, 'torch imported'\n")
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=60)

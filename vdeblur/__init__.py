@@ -10,22 +10,19 @@ from __future__ import annotations
 from dataclasses import fields, replace
 
 from .config import Backend, BatchConfig, EncodeConfig, ModelConfig, Precision, RunConfig
-from .deblurrer import Deblurrer as _Deblurrer
 from .errors import DamagedInput, UnknownOption, UsageError, VdeblurError
 
 __version__ = "0.1.0"
 
 
-class Deblurrer(_Deblurrer):
-    @classmethod
-    def create(cls, model: str = "small", backend: str = "auto", device: str = "auto",
-               precision: str = "auto", tile: int | None = None,
-               size: tuple[int, int] | None = None) -> "Deblurrer":
-        """tile: see Deblurrer (None: whole frames). size: the frames' (h, w), for `auto`'s CPU probe."""
-        from .backends import open_backend
+def __getattr__(name: str):
+    # Deblurrer needs the network's runtime; imported when first used, so `import vdeblur` and the CLI's
+    # start stay light.
+    if name == "Deblurrer":
+        from .deblurrer import Deblurrer
 
-        return cls(open_backend(ModelConfig(spec=model, backend=str(backend), device=device,
-                                            precision=Precision(precision)), size=size), tile=tile)
+        return Deblurrer
+    raise AttributeError(f"module 'vdeblur' has no attribute {name!r}")
 
 
 def deblur_file(input: str, output: str, run: RunConfig | None = None, **overrides) -> dict:

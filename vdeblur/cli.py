@@ -123,8 +123,8 @@ def _add_encode_args(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("encoder (checked before any work starts)")
     g.add_argument("--codec", default="libx264", help="video encoder (any FFmpeg encoder: libx265, libvpx-vp9, "
                    "ffv1, ...)")
-    g.add_argument("--crf", type=int, help="constant quality for x264/x265 (0-51, default 12: keeps what the network adds, about 2x the bytes of 18), VP9/AV1 (0-63); "
-                   "lower is better")
+    g.add_argument("--crf", type=int, help="constant quality for x264/x265 (0-51, default 12: keeps what the network "
+                   "adds, about 2x the bytes of 18), VP9/AV1 (0-63); lower is better")
     g.add_argument("--preset", help="x264/x265 speed preset, ultrafast ... veryslow (default veryfast: the encoder then "
                    "keeps up with the network on a 2-core CPU; medium makes smaller files at about 0.8x the speed)")
     g.add_argument("--pix-fmt", help="pixel format (default yuv420p; a 4:4:4 format for odd frame sizes)")

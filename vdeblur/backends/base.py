@@ -17,14 +17,15 @@ from __future__ import annotations
 
 import importlib
 from dataclasses import dataclass
-from typing import Callable, Protocol, runtime_checkable
-
-import torch
+from typing import TYPE_CHECKING, Callable, Protocol, runtime_checkable
 
 from ..config import ModelConfig, Precision
 from ..errors import BackendError
 
-State = tuple[torch.Tensor, ...]
+if TYPE_CHECKING:       # the registry and the contract import without torch (a fast `vdeblur --help`)
+    import torch
+
+State = tuple   # tuple[torch.Tensor, ...]: the recurrent state, in the order of the backend's state names
 
 
 @runtime_checkable
