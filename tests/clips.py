@@ -14,12 +14,12 @@ except ImportError:     # the GPU tests (-m gpu) run where there is no PyAV
 
 def make_clip(path: Path, *, frames: int = 12, width: int = 322, height: int = 182,
               pix_fmt: str = "yuv420p", audio: bool = True, vfr: bool = False,
-              codec: str = "libx264", colour: dict | None = None) -> dict:
+              codec: str = "libx264", colour: dict | None = None, rate: int = 25) -> dict:
     """Write a moving-bar clip; returns what was written (pts, audio packet bytes)."""
     c = av.open(str(path), "w")
-    v = c.add_stream(codec, rate=25)
+    v = c.add_stream(codec, rate=rate)
     v.width, v.height, v.pix_fmt = width, height, pix_fmt
-    tb = Fraction(1, 1000) if vfr else Fraction(1, 25)
+    tb = Fraction(1, 1000) if vfr else Fraction(1, rate)
     v.codec_context.time_base = tb
     v.time_base = tb
     for k, val in (colour or {}).items():
@@ -48,7 +48,7 @@ def make_clip(path: Path, *, frames: int = 12, width: int = 322, height: int = 1
     for p in v.encode():
         c.mux(p)
     if a is not None:
-        n_audio = int(frames / 25 * 48000 / 1024) + 2
+        n_audio = int(frames / rate * 48000 / 1024) + 2
         for i in range(n_audio):
             sig = np.sin(np.arange(1024) / 10 + i).astype(np.float32)[None].repeat(2, 0) * 0.1
             af = av.AudioFrame.from_ndarray(sig, format="fltp", layout="stereo")

@@ -69,6 +69,21 @@ def _add_model_args(p: argparse.ArgumentParser) -> None:
     _add_profile_args(p)
 
 
+def _input_options(a) -> tuple[tuple[str, str], ...]:
+    """-s, -pix_fmt and -r as the raw demuxer's options."""
+    names = (("video_size", a.input_size), ("pixel_format", a.input_pix_fmt), ("framerate", a.input_rate))
+    return tuple((k, str(v)) for k, v in names if v is not None)
+
+
+def _time(value: str) -> float:
+    from .timerange import parse_time
+
+    try:
+        return parse_time(value)
+    except VdeblurError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
+
+
 def _positive(value: str) -> int:
     try:
         n = int(value)
@@ -133,7 +148,8 @@ def _add_encode_args(p: argparse.ArgumentParser) -> None:
 
 
 def _encode_config(a) -> EncodeConfig:
-    return EncodeConfig(codec=a.codec, crf=a.crf, preset=a.preset, pix_fmt=a.pix_fmt, options=tuple(a.codec_opt))
+    return EncodeConfig(codec=a.codec, crf=a.crf, preset=a.preset, pix_fmt=a.pix_fmt, options=tuple(a.codec_opt),
+                        container=getattr(a, "container", None))
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -147,9 +163,20 @@ def build_parser() -> argparse.ArgumentParser:
                                      "options (nothing written); 3 damaged or truncated input (every frame "
                                      "that decoded was written); 130/143/129 stopped by SIGINT/SIGTERM/SIGHUP "
                                      "(what was processed is a playable file).")
-    run.add_argument("input", help="video file (anything FFmpeg opens)")
-    run.add_argument("-o", "--output", required=True, help="output file; its extension picks the container")
+    run.add_argument("input", help="video file (anything FFmpeg opens); - or pipe: reads standard input")
+    run.add_argument("-o", "--output", required=True, help="output file, its extension picks the container; - or "
+                     "pipe: writes standard output (nut unless -f says otherwise)")
+    run.add_argument("-f", dest="container", metavar="FORMAT",
+                     help="the output's container (nut, matroska, mpegts, yuv4mpegpipe, rawvideo, mp4, ...); by "
+                          "default the extension's, nut on a pipe")
     run.add_argument("-y", "--overwrite", action="store_true", help="overwrite an existing OUTPUT")
+    tr = run.add_argument_group("time range (media time, frame-accurate, as FFmpeg's input options)")
+    tr.add_argument("-ss", dest="start", type=_time, metavar="TIME",
+                    help="start at the first frame at or after TIME (seconds or [HH:]MM:SS[.frac]); the frames "
+                         "before it warm the network's state and are not written")
+    tr.add_argument("-t", dest="span", type=_time, metavar="DURATION", help="write DURATION of media time")
+    tr.add_argument("-to", dest="end", type=_time, metavar="TIME", help="stop before TIME")
+    tr.add_argument("--copyts", action="store_true", help="keep the input's timestamps (default: from 0)")
     _add_model_args(run)
     _add_encode_args(run)
     run.add_argument("--compare", action="store_true", help="write input | output side by side")
@@ -170,11 +197,17 @@ def build_parser() -> argparse.ArgumentParser:
                     help="treat the input as live: keep the newest frames, reconnect (default for rtsp/rtmp/"
                          "udp/srt URLs and capture devices)")
     lv.add_argument("--no-live", dest="live", action="store_false", help="never drop frames, never reconnect")
-    lv.add_argument("--input-format", help="FFmpeg input format, e.g. v4l2 for /dev/video0")
+    lv.add_argument("--input-format", help="FFmpeg input format: v4l2 for /dev/video0, rawvideo or yuv4mpegpipe "
+                    "on a pipe, ...")
+    lv.add_argument("-s", dest="input_size", metavar="WxH", help="raw input: the frame size")
+    lv.add_argument("-pix_fmt", dest="input_pix_fmt", metavar="FMT", help="raw input: the pixel format "
+                    "(default yuv420p)")
+    lv.add_argument("-r", dest="input_rate", metavar="RATE", help="raw input: the frame rate (default 25)")
     lv.add_argument("--reconnect-max", type=int, default=None,
                     help="connection attempts per outage (default: unbounded for live sources; 0: never)")
     lv.add_argument("--max-frames", type=int, help="stop cleanly after this many input frames")
-    lv.add_argument("--duration", type=float, help="stop cleanly after this many seconds")
+    lv.add_argument("--duration", type=float, help="files: like -t (media time); live sources: stop cleanly "
+                    "after this many seconds of wall time")
     lv.add_argument("--stats-interval", type=float, help="log frames in/out/dropped and latency every S seconds")
     lv.add_argument("--preview", action="store_true", help="show the output in a window")
     lv.add_argument("--throttle", type=float, default=0.0, help=argparse.SUPPRESS)  # test hook: ms per frame
@@ -266,7 +299,8 @@ def _run(a) -> int:
         progress=not a.quiet and sys.stderr.isatty(), live=a.live, input_format=a.input_format,
         reconnect_max=a.reconnect_max, max_frames=a.max_frames, duration_s=a.duration,
         stats_interval_s=a.stats_interval, throttle_ms=a.throttle, preview=a.preview, tile=a.tile,
-        max_memory_mb=a.max_memory, explain_path=a.explain_path, report_path=a.report_path)
+        max_memory_mb=a.max_memory, explain_path=a.explain_path, report_path=a.report_path,
+        start_s=a.start, span_s=a.span, end_s=a.end, copyts=a.copyts, input_options=_input_options(a))
     bar = None
 
     def on_progress(n: int, total: int | None) -> None:

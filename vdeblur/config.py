@@ -77,6 +77,8 @@ class EncodeConfig:
     preset: str | None = None
     pix_fmt: str | None = None      # None: yuv420p, or a 4:4:4 format for odd frame sizes (sinks.video)
     options: tuple[tuple[str, str], ...] = ()
+    container: str | None = None    # -f: the output's container format (None: from the extension; nut on a
+                                    # pipe); yuv4mpegpipe and rawvideo write raw frames
 
 
 @dataclass(frozen=True)
@@ -99,10 +101,15 @@ class RunConfig:
     codec_idle: bool | None = None  # decode/encode threads at idle priority; None: automatic (pipeline.codec_idle)
     # Live sources (streams, cameras)
     live: bool | None = None        # None: decide from the input (URL scheme / capture device)
-    input_format: str | None = None  # e.g. v4l2
+    input_format: str | None = None  # e.g. v4l2, or rawvideo / yuv4mpegpipe on a pipe
+    input_options: tuple[tuple[str, str], ...] = ()   # the demuxer's options (rawvideo: video_size, ...)
     reconnect_max: int | None = None  # attempts per outage; None: unbounded (live), 0: never
     max_frames: int | None = None
-    duration_s: float | None = None
+    duration_s: float | None = None  # files: media time (as span_s); live sources: wall time
+    start_s: float | None = None    # -ss: first frame at or after this media time (s from the stream's start)
+    span_s: float | None = None     # -t: this much media time from start_s
+    end_s: float | None = None      # -to: up to this media time
+    copyts: bool = False            # keep the input's timestamps in a time range (default: from 0)
     stats_interval_s: float | None = None
     throttle_ms: float = 0.0        # test hook: extra time per inference step, to simulate a slow model
     preview: bool = False

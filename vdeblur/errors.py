@@ -51,3 +51,9 @@ class DamagedInput(VdeblurError):
     def __init__(self, message: str, summary: dict | None = None):
         super().__init__(message)
         self.summary = summary
+
+
+class OutputClosed(VdeblurError):
+    """The reader of a pipe or stream OUTPUT went away (EPIPE): the run stops, what it read is complete."""
+
+    exit_code = 141     # 128 + SIGPIPE, what a shell reports for a writer killed by its reader going away

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import OutputError, UsageError
-from .urls import is_url
+from .urls import is_url, pipe_target
 
 STDOUT = "-"
 # What the temporary beside a file adds to its name (files.temp_for): ".", ".HOST-PID.", 8 random, ".partial"
@@ -59,7 +59,10 @@ def check_written(inputs: list[str], written: list[Written], overwrite: bool) ->
     seen: dict[tuple, str] = {}
     ins = {identity(p): p for p in inputs if p and p != STDOUT and not is_url(p) and os.path.exists(p)}
     for w in written:
-        if w.path == STDOUT:
+        target = pipe_target(w.path, 1)
+        if target is not None and target != "pipe:1":
+            continue        # another descriptor the caller opened: nothing of ours to check
+        if target == "pipe:1":
             if not w.stdout:
                 raise UsageError(f"{w.role} cannot be written to standard output")
             if "stdout" in seen:

@@ -24,16 +24,18 @@ from .backends import open_backend
 from .backends.base import entry
 from .config import RunConfig
 from .deblurrer import Deblurrer
-from .errors import DamagedInput, InputError, ModelError, UsageError, VdeblurError
+from .errors import DamagedInput, InputError, ModelError, OutputClosed, UsageError, VdeblurError
 from .memory import plan_memory
 from .paths import REPORT_SUFFIXES, Written, check_written
 from .report import run_summary, write_summary
 from .sinks import check_output, open_sink
-from .sinks.video import check_encode
+from .sinks.video import PIPE_FORMATS, check_encode, raw_encode
+from .urls import pipe_target
 from .live import LiveSource, ReconnectPolicy, Stopped
 from .source import Source, is_live, mask_url
 from .stages import DecodeStage, EncodeStage, Flow, InferStage, LatencyLog, open_preview
 from .stats import StageTimes
+from .timerange import RangedSource, TimeRange
 
 log = logging.getLogger("vdeblur")
 
@@ -81,7 +83,7 @@ def open_source(cfg: RunConfig, live: bool, stop=None):
                  f"{'unbounded' if cfg.reconnect_max is None else cfg.reconnect_max}")
         source = LiveSource(cfg.input, ReconnectPolicy(cfg.reconnect_max), cfg.input_format, stop=stop)
     else:
-        source = Source(cfg.input, input_format=cfg.input_format)
+        source = Source(cfg.input, dict(cfg.input_options), input_format=cfg.input_format)
     if source.info.bit_depth > 8:
         log.warning(f"warning: {source.info.bit_depth}-bit input ({source.info.pix_fmt}) is processed and written "
                     f"as 8-bit {cfg.encode.pix_fmt or 'yuv420p'}")
@@ -155,6 +157,7 @@ def check_run(cfg: RunConfig):
                     ("stats_interval_s", cfg.stats_interval_s)):
         if v is not None and not v > 0:     # `not >` also refuses nan
             raise UsageError(f"{name.replace('_s', '').replace('_', '-')} must be positive, got {v}")
+    time_range(cfg, live=cfg.live if cfg.live is not None else is_live(cfg.input, cfg.input_format))
     most = 4 * (os.cpu_count() or 1)
     if not 0 <= cfg.model.threads <= most:
         raise UsageError(f"--threads must be between 0 (every core) and {most} (4 x this machine's "
@@ -170,6 +173,9 @@ def check_run(cfg: RunConfig):
             raise ModelError(f"--explain and --report need the blur estimator, which is not installed "
                              f"(expected {explain.WEIGHTS})")
     check_encode(cfg.encode)
+    if pipe_target(cfg.output, 1) and (cfg.encode.container or "nut") not in PIPE_FORMATS:
+        raise UsageError(f"-f {cfg.encode.container} cannot be written to a pipe (it seeks back to finish the "
+                         f"file); use one of {', '.join(PIPE_FORMATS)}")
     if cfg.model.backend != "auto":
         entry(str(getattr(cfg.model.backend, "value", cfg.model.backend)))
     return dest
@@ -191,13 +197,24 @@ def images_pattern(output: str) -> bool:
     return images.matches(output)
 
 
+def time_range(cfg: RunConfig, live: bool) -> TimeRange | None:
+    """The run's range in media time (-ss, -t, -to; --duration on a file is -t); live inputs have none."""
+    span = cfg.span_s
+    if not live and cfg.duration_s is not None and span is None and cfg.end_s is None:
+        span = cfg.duration_s
+    rng = TimeRange.of(cfg.start_s, span, cfg.end_s, cfg.copyts)
+    if rng is not None and live:
+        raise UsageError("-ss, -t and -to are media time: a live input has none (--duration is wall time there)")
+    return rng
+
+
 def run_inputs(cfg: RunConfig) -> list[str]:
     """The files a run reads: the input, weights given as a path, calibration videos."""
     return [p for p in (cfg.input, cfg.model.spec, cfg.model.calibration) if p]
 
 
 def run_outputs(cfg: RunConfig) -> list[Written]:
-    out = [Written("OUTPUT", cfg.output, is_pattern=images_pattern(cfg.output))]
+    out = [Written("OUTPUT", cfg.output, is_pattern=images_pattern(cfg.output), stdout=True)]
     if cfg.explain_path is not None:
         out.append(Written("--explain", cfg.explain_path))
     if cfg.json_path is not None:
@@ -207,9 +224,13 @@ def run_outputs(cfg: RunConfig) -> list[Written]:
     return out
 
 
-def progress_total(info, cfg: RunConfig) -> int | None:
-    """Frames the run is expected to write: the container's count, else its duration x the frame rate."""
+def progress_total(info, cfg: RunConfig, rng: TimeRange | None = None) -> int | None:
+    """Frames the run is expected to write: the container's count, else its duration x the frame rate; a
+    time range's share of it."""
     total = info.frames or (round(info.duration_s * float(info.rate)) if info.duration_s and info.rate else None)
+    if rng is not None and info.rate:
+        end = rng.end_s if rng.end_s is not None else (info.duration_s or 0)
+        total = max(0, round((end - rng.start_s) * float(info.rate))) or total
     return min(filter(None, [total, cfg.max_frames]), default=None)
 
 
@@ -226,13 +247,16 @@ def run_file(cfg: RunConfig, on_progress=None, backend=None, timer: StageTimes |
     in `vdeblur bench`; by default one is opened from cfg.model and closed at the end. timer: collects the
     per-frame samples.
     """
+    cfg = replace(cfg, encode=raw_encode(cfg.encode))
     dest = check_run(cfg)
     live = cfg.live if cfg.live is not None else is_live(cfg.input, cfg.input_format)
     preview = open_preview() if cfg.preview else None
     timer = timer if timer is not None else StageTimes(STAGES)
     flow = Flow()
-    # --duration counts from the start, connecting included: a source that is down cannot hold a run.
-    deadline = time.monotonic() + cfg.duration_s if cfg.duration_s is not None else None
+    # Live: --duration counts from the start, connecting included (a source that is down cannot hold a run).
+    # Files: it is media time, a time range like -t.
+    deadline = time.monotonic() + cfg.duration_s if cfg.duration_s is not None and live else None
+    rng = time_range(cfg, live)
     past_deadline = lambda: deadline is not None and time.monotonic() >= deadline  # noqa: E731
     with ExitStack() as stack:
         for path in locked_paths(cfg, dest):
@@ -251,6 +275,9 @@ def run_file(cfg: RunConfig, on_progress=None, backend=None, timer: StageTimes |
         backend = open_backend(cfg.model, log=log.info, size=(info.height, info.width)) if owns_backend else backend
         if owns_backend:
             stack.callback(backend.close)
+        if rng is not None:
+            # Twice the frames the state remembers (the weights' card), as the batch chunks warm up.
+            source = RangedSource(source, rng, 2 * int(backend.info.get("state_memory_frames", 8)))
         mem = plan_memory(info.height, info.width, backend, cfg)
         if mem.note:
             log.info(mem.note)
@@ -275,7 +302,7 @@ def run_file(cfg: RunConfig, on_progress=None, backend=None, timer: StageTimes |
         enough = lambda: ((cfg.max_frames is not None and flow.counts["decoded"] >= cfg.max_frames)  # noqa: E731
                           or past_deadline())
         idle = codec_idle(cfg, backend.device, live)
-        total = progress_total(info, cfg)
+        total = progress_total(info, cfg, rng)
         progress = (lambda n: on_progress(n, total)) if on_progress is not None else None  # noqa: E731
         stages = [DecodeStage(source, flow, timer, frames, packets, live=live, scene_cut=cfg.scene_cut, idle=idle,
                               enough=enough),
@@ -298,6 +325,9 @@ def run_file(cfg: RunConfig, on_progress=None, backend=None, timer: StageTimes |
             err = flow.error
             if isinstance(err, VdeblurError):
                 raise err
+            if isinstance(err, BrokenPipeError):
+                raise OutputClosed(f"the reader of {dest} went away after {flow.counts['written']} frames; "
+                                   f"stopped (what it read is complete)") from None
             raise VdeblurError(f"processing failed: {type(err).__name__}: {err}") from err
         if flow.counts["written"] == 0:
             raise InputError(f"no video frames in {mask_url(cfg.input)}"
@@ -313,7 +343,8 @@ def run_file(cfg: RunConfig, on_progress=None, backend=None, timer: StageTimes |
             from .report import write_report
 
             write_report(summary, cfg.report_path)
-    short = None if live or received or cfg.max_frames or cfg.duration_s else source.shortfall(flow.counts["decoded"])
+    short = (None if live or received or cfg.max_frames or rng is not None
+             else source.shortfall(flow.counts["decoded"]))
     remux_lost = getattr(sink, "packets_dropped", 0)
     summary.update(input_complete=short is None, packets_dropped=remux_lost)
     write_summary(cfg.json_path, summary)

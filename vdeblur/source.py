@@ -13,7 +13,7 @@ import numpy as np
 
 from .colour import frame_to_rgb
 from .errors import InputError
-from .urls import is_url, mask_url  # noqa: F401  (re-exported: callers use source.mask_url)
+from .urls import is_url, mask_url, pipe_target  # noqa: F401  (re-exported: callers use source.mask_url)
 
 @dataclass(frozen=True)
 class VideoInfo:
@@ -95,6 +95,7 @@ class DecodedFrame:
     index: int
     received: float = 0.0
     segment: int = 0
+    warm: bool = False      # run through the network to warm its state, not written (timerange.RangedSource)
 
 
 class Source:
@@ -121,7 +122,8 @@ class Source:
         self._first_seen = False
         self._stop, self._live, self._logs = None, False, None
         _libav_errors_to_capture()
-        if not is_url(path) and input_format is None:
+        pipe = pipe_target(path, 0)
+        if pipe is None and not is_url(path) and input_format is None:
             if not os.path.exists(path):
                 raise InputError(f"input not found: {path}")
             if os.path.isdir(path):
@@ -129,7 +131,7 @@ class Source:
             if not os.access(path, os.R_OK):
                 raise InputError(f"input is not readable: {path}")
         try:
-            self.container = av.open(path, mode="r", format=input_format, options=options or {},
+            self.container = av.open(pipe or path, mode="r", format=input_format, options=options or {},
                                      timeout=timeout)
         except av.error.FFmpegError as e:
             raise InputError(f"cannot open {mask_url(path)} as media: {e.strerror or e}") from None
@@ -167,7 +169,7 @@ class Source:
             rate=self.video.average_rate, frames=self.video.frames or 0, pix_fmt=fmt, bit_depth=depth,
             codec=cc.name, colorspace=int(cc.colorspace or 2), color_range=int(cc.color_range or 0),
             color_primaries=int(cc.color_primaries or 2), color_trc=int(cc.color_trc or 2),
-            display_matrix=None if is_url(path) or input_format else self._read_ahead(),
+            display_matrix=None if is_url(path) or (input_format and not pipe) else self._read_ahead(),
             duration_s=self._announced_duration())
 
     def _read_ahead(self) -> tuple[int, ...] | None:
@@ -234,6 +236,11 @@ class Source:
             except ValueError:
                 return None
         return None
+
+    @property
+    def start_s(self) -> float:
+        """Where the video stream starts (s): time ranges count from here, as FFmpeg's -ss does."""
+        return self._start_s
 
     def shortfall(self, decoded: int) -> str | None:
         """Why the input looks cut short, or None: fewer frames decoded than the container announces (frame

@@ -111,7 +111,7 @@ class DecodeStage:
                 signature = SceneCutDetector.signature(item.rgb) if self.scene_cut else None
                 t1 = time.perf_counter()
                 self.timer.add("decode", (t1 - t0) * 1e3)
-                flow.counts["decoded"] += 1
+                flow.counts["decoded"] += not item.warm
                 if self.live:
                     self._put_newest((item, signature, t1))
                 elif not flow.put(self.frames, (item, signature, t1)):
@@ -157,6 +157,8 @@ class InferStage:
                     segment = frame.segment
                 cuts = self.deblurrer.scene_cuts
                 out = self.deblurrer.process(frame.rgb, signature)
+                if frame.warm:          # before a time range's start: it only warms the recurrent state
+                    continue
                 if self.throttle_ms:
                     time.sleep(self.throttle_ms / 1e3)
                 view = None

@@ -54,5 +54,15 @@ def mask_text(text: str) -> str:
     return _URL_IN_TEXT.sub(lambda m: mask_url(m.group(0)), text)
 
 
+def pipe_target(s: str, fd: int) -> str | None:
+    """FFmpeg's name for a pipe given as `-` or `pipe:`/`pipe:N` (fd: the default descriptor, 0 for an input,
+    1 for an output); None for anything else."""
+    if s == "-" or s == "pipe:":
+        return f"pipe:{fd}"
+    if s.startswith("pipe:") and s[5:].isdigit():
+        return s
+    return None
+
+
 def is_url(s: str) -> bool:
     return bool(_URL.match(s))

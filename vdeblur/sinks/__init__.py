@@ -81,6 +81,10 @@ def open_sink(dest: Destination, info: VideoInfo, enc: EncodeConfig, width: int,
 def _register_builtins() -> None:
     from . import images, video
 
+    from ..urls import pipe_target
+
+    register(SinkKind("pipe", lambda output: pipe_target(output, 1) is not None, video.check_pipe_output,
+                      video.FileSink))
     register(SinkKind("images", images.matches, images.check_output, images.ImageSequenceSink))
     register(SinkKind("video", lambda output: True, video.check_video_output, video.FileSink))
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import functools
 import logging
 import os
+from dataclasses import replace
 from fractions import Fraction
 from pathlib import Path
 
@@ -16,7 +17,7 @@ from ..colour import ColourSpec, rgb_to_frame
 from ..config import EncodeConfig
 from ..errors import OutputError, UsageError
 from ..source import VideoInfo
-from ..urls import is_url, mask_url
+from ..urls import is_url, mask_url, pipe_target
 from .. import files
 
 log = logging.getLogger("vdeblur")
@@ -42,6 +43,24 @@ TEXT_SUBTITLES = {"subrip", "srt", "ass", "ssa", "webvtt", "mov_text", "text"}
 # Audio MPEG-TS carries as it is (FFmpeg's muxer would write anything else as an opaque data stream).
 REMUX_AUDIO = {"mpegts": {"aac", "mp2", "mp3", "ac3", "eac3", "opus", "dts", "aac_latm"}}
 TEXT_SUBTITLE_FOR = {"mp4": "mov_text", "mov": "mov_text", "webm": "webvtt", "matroska": "subrip"}
+
+
+# Containers a pipe can carry (they never seek back), and those that hold raw frames (no encoder).
+PIPE_FORMATS = ("nut", "matroska", "mpegts", "yuv4mpegpipe", "rawvideo", "flv", "avi", "webm")
+RAW_FORMATS = ("yuv4mpegpipe", "rawvideo")
+
+
+def check_pipe_output(input_path: str, output: str, overwrite: bool) -> str:
+    """`-` or `pipe:N` as OUTPUT: FFmpeg's pipe protocol (standard output for `-`)."""
+    return pipe_target(output, 1)
+
+
+def raw_encode(enc: EncodeConfig) -> EncodeConfig:
+    """yuv4mpegpipe and rawvideo hold raw frames: the default encoder becomes rawvideo (4:2:0 unless
+    --pix-fmt says otherwise)."""
+    if enc.container in RAW_FORMATS and enc.codec == "libx264":
+        return replace(enc, codec="rawvideo", pix_fmt=enc.pix_fmt or "yuv420p")
+    return enc
 
 
 def check_video_output(input_path: str, output: str, overwrite: bool) -> Path | str:
@@ -232,12 +251,17 @@ class FileSink:
         self.final = output
         self.overwrite = overwrite
         container_opts = {}
-        if isinstance(output, str):
+        if isinstance(output, str) and output.startswith("pipe:"):
+            target, fmt = output, enc.container or "nut"
+            if fmt not in PIPE_FORMATS:
+                raise UsageError(f"-f {fmt} cannot be written to a pipe (it seeks back to finish the file); "
+                                 f"use one of {', '.join(PIPE_FORMATS)}")
+        elif isinstance(output, str):
             target, fmt = output, STREAM_FORMATS[output.split(":", 1)[0].lower()]
             live = True   # a stream output is watched as it comes: no encoder delay
         else:
             self.tmp = files.temp_for(output, output.suffix)
-            target, fmt = str(self.tmp), self.format_for(output)
+            target, fmt = str(self.tmp), enc.container or self.format_for(output)
             if live and fmt in ("mp4", "mov"):
                 container_opts["movflags"] = "frag_keyframe+empty_moov+default_base_moof"
                 # A fragment at least every second, written through at once (FFmpeg otherwise holds the
