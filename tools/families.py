@@ -122,6 +122,8 @@ def evaluate(a) -> dict:
     t0 = time.time()
     estimator = BlurEstimator()
     with tempfile.TemporaryDirectory() as tmp:
+        if a.model == "identity":   # the pipeline alone (decode, encode): what the codec costs
+            a.model = identity_weights(Path(tmp) / "identity.safetensors")
         for family, folders in clip_folders(a.root).items():
             rows = []
             for folder in folders:
@@ -175,6 +177,21 @@ def evaluate(a) -> dict:
     return result
 
 
+def identity_weights(path: Path) -> str:
+    """`small`'s network with its output head zeroed: output == input exactly, through the whole pipeline."""
+    import torch
+
+    from vdeblur.model.loading import save_weights
+    from vdeblur.model.net import PRESETS, DeblurNet
+
+    net = DeblurNet(PRESETS["small"])
+    with torch.no_grad():
+        net.head.weight.zero_()
+        net.head.bias.zero_()
+    save_weights(net, path, {"preset": "small", "note": "identity: the pipeline's own cost"})
+    return str(path)
+
+
 def rule(candidate: dict, shipped: dict) -> tuple[bool, list[str]]:
     """(ships, one line per family): no family's mean below the shipped one's, no clip below input - 0.05."""
     ok, lines = True, []
@@ -208,7 +225,8 @@ def main(argv=None) -> int:
                         "of the averaging, kernels and near_sharp families from the training photos, flat in OUT")
     e = sub.add_parser("eval", help="measure weights on every family through the pipeline")
     e.add_argument("root", type=Path)
-    e.add_argument("--model", default="small")
+    e.add_argument("--model", default="small", help="a shipped name, a .safetensors path, or identity (the "
+                   "pipeline without the network: what decoding and re-encoding cost)")
     e.add_argument("--backend", default="onnxruntime")
     e.add_argument("--precision", default="fp32")
     e.add_argument("--crf", type=int, default=None, help="the output encoder's CRF (default: vdeblur run's)")
