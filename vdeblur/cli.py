@@ -163,7 +163,8 @@ def build_parser() -> argparse.ArgumentParser:
                                      "options (nothing written); 3 damaged or truncated input (every frame "
                                      "that decoded was written); 130/143/129 stopped by SIGINT/SIGTERM/SIGHUP "
                                      "(what was processed is a playable file).")
-    run.add_argument("input", help="video file (anything FFmpeg opens); - or pipe: reads standard input")
+    run.add_argument("input", help="video file (anything FFmpeg opens), an image sequence (frames/%%06d.png), or "
+                     "- / pipe: for standard input")
     run.add_argument("-o", "--output", required=True, help="output file, its extension picks the container; - or "
                      "pipe: writes standard output (nut unless -f says otherwise)")
     run.add_argument("-f", dest="container", metavar="FORMAT",
@@ -202,7 +203,9 @@ def build_parser() -> argparse.ArgumentParser:
     lv.add_argument("-s", dest="input_size", metavar="WxH", help="raw input: the frame size")
     lv.add_argument("-pix_fmt", dest="input_pix_fmt", metavar="FMT", help="raw input: the pixel format "
                     "(default yuv420p)")
-    lv.add_argument("-r", dest="input_rate", metavar="RATE", help="raw input: the frame rate (default 25)")
+    lv.add_argument("-r", "--fps", dest="input_rate", metavar="RATE",
+                    help="raw input or an image sequence: the frame rate (default 25; an image sequence with "
+                         "vdeblur's timestamps.csv beside it keeps those timestamps)")
     lv.add_argument("--reconnect-max", type=int, default=None,
                     help="connection attempts per outage (default: unbounded for live sources; 0: never)")
     lv.add_argument("--max-frames", type=int, help="stop cleanly after this many input frames")

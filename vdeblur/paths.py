@@ -47,6 +47,25 @@ def identity(path: str) -> tuple:
     return ("new", str(p.parent), p.name)
 
 
+def pattern_identity(path: str) -> tuple:
+    """An image-sequence pattern (frames/%06d.png) is its folder's identity and its name."""
+    folder = os.path.dirname(path) or "."
+    return ("pattern", identity(folder), os.path.basename(path))
+
+
+def _input_identity(path: str) -> tuple | None:
+    from .source import image_sequence
+
+    if path == STDOUT or pipe_target(path, 0) or is_url(path):
+        return None
+    try:
+        if image_sequence(path) is not None:
+            return pattern_identity(path)
+    except Exception:  # noqa: BLE001 - no images there: nothing to protect
+        return None
+    return identity(path) if os.path.exists(path) else None
+
+
 def name_max(folder: Path) -> int:
     try:
         return os.pathconf(folder, "PC_NAME_MAX")
@@ -57,7 +76,7 @@ def name_max(folder: Path) -> int:
 def check_written(inputs: list[str], written: list[Written], overwrite: bool) -> None:
     """Raise OutputError/UsageError for the first written path that breaks the rule (module docstring)."""
     seen: dict[tuple, str] = {}
-    ins = {identity(p): p for p in inputs if p and p != STDOUT and not is_url(p) and os.path.exists(p)}
+    ins = {i: p for p in inputs if p for i in [_input_identity(p)] if i is not None}
     for w in written:
         target = pipe_target(w.path, 1)
         if target is not None and target != "pipe:1":
@@ -75,7 +94,7 @@ def check_written(inputs: list[str], written: list[Written], overwrite: bool) ->
         if os.path.islink(target) and not os.path.exists(target):
             raise OutputError(f"{w.role} {w.path} is a symbolic link to nothing ({os.readlink(target)}); "
                               f"remove it or name another path")
-        ident = identity(str(target))
+        ident = pattern_identity(w.path) if w.is_pattern else identity(str(target))
         if ident in ins:
             raise OutputError(f"{w.role} {w.path} is the input {ins[ident]} (the same file); nothing was written")
         if ident in seen:

@@ -3,9 +3,11 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from fractions import Fraction
+from pathlib import Path
 from typing import Iterator
 
 import av
@@ -36,6 +38,26 @@ class VideoInfo:
 LIVE_SCHEMES = ("rtsp", "rtsps", "rtmp", "rtmps", "udp", "rtp", "srt", "tcp")
 
 log = logging.getLogger("vdeblur")
+
+
+IMAGE_SUFFIXES = (".png", ".tif", ".tiff", ".jpg", ".jpeg", ".bmp")
+_FIELD = re.compile(r"%0?(\d*)d")
+
+
+def image_sequence(path: str) -> tuple[Path, list[Path], int] | None:
+    """(folder, its images in order, the first number) for a pattern such as frames/%06d.png (one %d
+    field), else None.
+    InputError when the pattern matches no file."""
+    p = Path(path)
+    if p.suffix.lower() not in IMAGE_SUFFIXES or len(_FIELD.findall(p.name)) != 1 or is_url(path):
+        return None
+    head, tail = _FIELD.split(p.name, maxsplit=1)[0], _FIELD.split(p.name, maxsplit=1)[-1]
+    folder = p.parent if str(p.parent) else Path(".")
+    found = sorted((int(q.name[len(head):len(q.name) - len(tail)]), q) for q in (folder.glob(head + "*" + tail)
+                   if folder.is_dir() else []) if q.name[len(head):len(q.name) - len(tail)].isdigit())
+    if not found:
+        raise InputError(f"no images match {path}")
+    return folder, [q for _, q in found], found[0][0]
 
 
 def is_live(path: str, input_format: str | None = None) -> bool:
@@ -103,7 +125,8 @@ class Source:
     `passthrough` (audio, subtitles), in demux order."""
 
     def __init__(self, path: str, options: dict | None = None, input_format: str | None = None,
-                 timeout: float | tuple[float, float] | None = None):
+                 timeout: float | tuple[float, float] | None = None, rate: Fraction | None = None):
+        """rate: the frame rate of an image sequence without a timestamps.csv (default 25)."""
         self.path = path
         self._read_timeout = timeout[1] if isinstance(timeout, tuple) else (timeout or 0)
         self.raw_pts = False              # True: frames keep the input's pts as they are (vdeblur.live re-times)
@@ -123,7 +146,14 @@ class Source:
         self._stop, self._live, self._logs = None, False, None
         _libav_errors_to_capture()
         pipe = pipe_target(path, 0)
-        if pipe is None and not is_url(path) and input_format is None:
+        self._pts_map: list[int] | None = None      # an image sequence's timestamps.csv: pts per frame
+        sequence = image_sequence(path) if pipe is None and input_format is None else None
+        if sequence is not None:
+            if (options or {}).get("framerate"):
+                rate = Fraction(options["framerate"])
+            input_format = "image2"
+            options = {**(options or {}), "framerate": str(rate or 25), "start_number": str(sequence[2])}
+        elif pipe is None and not is_url(path) and input_format is None:
             if not os.path.exists(path):
                 raise InputError(f"input not found: {path}")
             if os.path.isdir(path):
@@ -171,6 +201,34 @@ class Source:
             color_primaries=int(cc.color_primaries or 2), color_trc=int(cc.color_trc or 2),
             display_matrix=None if is_url(path) or (input_format and not pipe) else self._read_ahead(),
             duration_s=self._announced_duration())
+        if sequence is not None:
+            self._sequence_timing(sequence, rate)
+
+    def _sequence_timing(self, sequence: tuple[Path, list[Path], int], rate: Fraction | None) -> None:
+        """The timestamps.csv vdeblur writes beside its image sequences gives each frame its pts and the
+        time base back (VFR included), unless a rate was given; else frames are 1/rate apart."""
+        folder, images, _ = sequence
+        times = folder / "timestamps.csv"
+        self.info = replace(self.info, frames=len(images))
+        if rate is not None or not times.exists():
+            return
+        rows = [line.split(",") for line in times.read_text().splitlines()[1:] if line.strip()]
+        try:
+            pts = [int(r[1]) for r in rows]
+            secs = [float(r[2]) for r in rows]
+        except (IndexError, ValueError):
+            raise InputError(f"{times} is not the frame,pts,seconds table vdeblur writes") from None
+        if len(pts) != len(images):
+            log.warning(f"warning: {times} lists {len(pts)} frames, the folder holds {len(images)}: "
+                        f"ignored, frames are 1/{float(self.info.rate or 25):g} s apart")
+            return
+        k = max(range(len(pts)), key=lambda i: abs(pts[i]))
+        tb = (Fraction(secs[k]).limit_denominator(1_000_000) / pts[k]).limit_denominator(1 << 30) if pts[k] else \
+            self.info.time_base
+        self._pts_map = pts
+        span = secs[-1] - secs[0]
+        rate_est = Fraction((len(pts) - 1) / span).limit_denominator(1001) if span > 0 else self.info.rate
+        self.info = replace(self.info, time_base=tb, rate=rate_est)
 
     def _read_ahead(self) -> tuple[int, ...] | None:
         """Demux and decode up to the first video frame, kept for items(), and return that frame's display
@@ -364,6 +422,8 @@ class Source:
             self.decode_errors += 1
             self.error_detail = "corrupt data"
         for frame in frames:
+            if self._pts_map is not None and self._index < len(self._pts_map):
+                frame.pts = self._pts_map[self._index]
             if not self._first_seen:
                 self._first_seen = True
                 self._matrix = self._display_matrix(frame)
