@@ -123,3 +123,27 @@ def test_help_and_import_leave_torch_out():
             "    except SystemExit: pass\n"
             "assert 'torch' not in sys.modules, 'torch imported'\n")
     subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
+
+
+def test_fail_like_ffmpeg_a_missing_capture_device_and_cuda_without_a_gpu(tmp_path, capsys):
+    import torch
+
+    from vdeblur.cli import main
+
+    assert main(["run", "/dev/video77", "-o", str(tmp_path / "o.mp4"), "--quiet"]) == 2
+    assert "capture device not found: /dev/video77" in capsys.readouterr().err
+    if not torch.cuda.is_available():
+        from clips import make_clip
+
+        clip = tmp_path / "in.mp4"
+        make_clip(clip, frames=2, width=64, height=48, audio=False)
+        assert main(["run", str(clip), "-o", str(tmp_path / "o.mp4"), "--device", "cuda", "--quiet"]) == 2
+        assert "no CUDA GPU" in capsys.readouterr().err
+
+
+def test_bench_flags_a_pipeline_faster_than_its_model_as_invalid():
+    from vdeblur.bench import warnings_for
+
+    r = {"pipeline_fps": 50.0, "model_only": {"fps": 25.0}, "pipeline_efficiency": 2.0,
+         "stages_ms": {"inference": {"count": 10, "cv": 0.01, "mean": 20.0}}}
+    assert any(w.startswith("INVALID") for w in warnings_for(r)) and r["valid"] is False

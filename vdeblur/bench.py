@@ -212,8 +212,19 @@ def run_one(bc: BenchConfig, tmp: Path) -> tuple[dict, dict]:
         backend.close()
 
 
+EFFICIENCY_MAX = 1.05     # a pipeline cannot beat the network it runs: above this the figures disagree
+
+
 def warnings_for(r: dict) -> list[str]:
     out = []
+    eff = r.get("pipeline_efficiency")
+    if eff is not None and eff > EFFICIENCY_MAX:
+        r["valid"] = False
+        out.append(f"INVALID: the pipeline ({r['pipeline_fps']:.1f} fps) beat the model-only figure "
+                   f"({r['model_only']['fps']:.1f} fps), efficiency {eff:.2f} > 1: the two runs did not see the "
+                   "same machine (another load came or went, CPU frequency changed); run again on a quiet machine")
+    else:
+        r["valid"] = True
     inf = r["stages_ms"].get("inference", {})
     if inf.get("count") and inf["cv"] > CV_WARN:
         out.append(f"inference time varies a lot (coefficient of variation {inf['cv']:.2f} > {CV_WARN}); "
@@ -261,7 +272,8 @@ def table(report: dict) -> str:
     for r in report["results"]:
         inf, e2e = r["stages_ms"]["inference"], r["stages_ms"]["end_to_end"]
         rows.append(f"| {r['backend']} ({r['device']}, {r['precision']}) | {r['model']} | {r['size']} | {r['pipeline_fps']:.1f} | "
-                    f"{r['model_only']['fps']:.1f} | {r['pipeline_efficiency']:.2f} | "
+                    f"{r['model_only']['fps']:.1f} | {r['pipeline_efficiency']:.2f}"
+                    f"{'' if r.get('valid', True) else ' (invalid)'} | "
                     f"{inf['median']:.1f} / {inf['p99']:.1f} | {e2e['median']:.0f} / {e2e['p99']:.0f} | "
                     f"{r['peak_rss_mb_process']:.0f} |")
     return "\n".join(rows)

@@ -148,7 +148,10 @@ def _add_encode_args(p: argparse.ArgumentParser) -> None:
 
 
 def _encode_config(a) -> EncodeConfig:
-    return EncodeConfig(codec=a.codec, crf=a.crf, preset=a.preset, pix_fmt=a.pix_fmt, options=tuple(a.codec_opt),
+    options = tuple(a.codec_opt)
+    if getattr(a, "quiet", False) and a.codec == "libx265" and "x265-params" not in dict(options):
+        options += (("x265-params", "log-level=none"),)     # x265 prints its own log, past FFmpeg's
+    return EncodeConfig(codec=a.codec, crf=a.crf, preset=a.preset, pix_fmt=a.pix_fmt, options=options,
                         container=getattr(a, "container", None))
 
 

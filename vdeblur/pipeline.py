@@ -33,6 +33,7 @@ from .sinks.video import PIPE_FORMATS, check_encode, raw_encode
 from .urls import pipe_target
 from .live import LiveSource, ReconnectPolicy, Stopped
 from .source import Source, is_live, mask_url
+from .urls import is_url
 from .stages import DecodeStage, EncodeStage, Flow, InferStage, LatencyLog, open_preview
 from .stats import StageTimes
 from .timerange import RangedSource, TimeRange
@@ -157,7 +158,9 @@ def check_run(cfg: RunConfig):
                     ("stats_interval_s", cfg.stats_interval_s)):
         if v is not None and not v > 0:     # `not >` also refuses nan
             raise UsageError(f"{name.replace('_s', '').replace('_', '-')} must be positive, got {v}")
-    time_range(cfg, live=cfg.live if cfg.live is not None else is_live(cfg.input, cfg.input_format))
+    live = cfg.live if cfg.live is not None else is_live(cfg.input, cfg.input_format)
+    time_range(cfg, live)
+    check_devices(cfg, live)
     most = 4 * (os.cpu_count() or 1)
     if not 0 <= cfg.model.threads <= most:
         raise UsageError(f"--threads must be between 0 (every core) and {most} (4 x this machine's "
@@ -195,6 +198,22 @@ def images_pattern(output: str) -> bool:
     from .sinks import images
 
     return images.matches(output)
+
+
+CAPTURE_FORMATS_WITHOUT_PATH = ("lavfi", "x11grab", "kmsgrab", "avfoundation", "dshow", "gdigrab")
+
+
+def check_devices(cfg: RunConfig, live: bool) -> None:
+    """Fail at once, as ffmpeg does, for a capture device that is not there (only network sources are worth
+    retrying) and for --device cuda where there is no CUDA."""
+    if (live and not is_url(cfg.input) and cfg.input_format not in CAPTURE_FORMATS_WITHOUT_PATH
+            and not os.path.exists(cfg.input)):
+        raise InputError(f"capture device not found: {cfg.input}")
+    if str(cfg.model.device).startswith("cuda"):
+        import torch
+
+        if not torch.cuda.is_available():
+            raise UsageError(f"--device {cfg.model.device}: no CUDA GPU is usable here (use --device cpu or auto)")
 
 
 def time_range(cfg: RunConfig, live: bool) -> TimeRange | None:

@@ -168,13 +168,30 @@ class InferStage:
                     t = float(frame.pts * self.time_base) if frame.pts is not None and self.time_base else None
                     view = self.explainer.frame(frame.rgb, out, frame.pts, t)
                 if self.compare:
-                    out = np.concatenate([frame.rgb, out], axis=1)
+                    out = compare_view(frame.rgb, out)
                 if not flow.put(self.done, (out, frame.pts, frame.received or t_decoded, view)):
                     return
         except BaseException as e:  # noqa: BLE001
             flow.fail(e)
         finally:
             flow.put(self.done, END)
+
+
+def compare_view(before: np.ndarray, after: np.ndarray) -> np.ndarray:
+    """input | output side by side, each half labelled in its top-left corner (skipped on tiny frames)."""
+    import cv2
+
+    view = np.concatenate([before, after], axis=1)
+    h, w = before.shape[:2]
+    scale = max(0.35, min(h, w) / 720)
+    if h >= 48 and w >= 96:
+        for x, text in ((0, "input"), (w, "vdeblur")):
+            org = (x + max(4, w // 80), max(12, int(24 * scale * 1.4)))
+            cv2.putText(view, text, org, cv2.FONT_HERSHEY_SIMPLEX, scale, (0, 0, 0), max(2, int(4 * scale)),
+                        cv2.LINE_AA)
+            cv2.putText(view, text, org, cv2.FONT_HERSHEY_SIMPLEX, scale, (255, 255, 255), max(1, int(2 * scale)),
+                        cv2.LINE_AA)
+    return view
 
 
 class LatencyLog:
