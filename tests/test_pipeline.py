@@ -145,3 +145,16 @@ def test_deblur_file_takes_the_cli_dataclasses(tmp_path, clip, tiny_weights):
     assert (tmp_path / "s.json").exists()
     with pytest.raises(TypeError, match="unknown option 'colour'"):
         deblur_file(clip, tmp_path / "b.mp4", base, colour="red")
+
+
+def test_sample_aspect_ratio_is_carried(tmp_path, tiny_weights):
+    from fractions import Fraction
+
+    inp = tmp_path / "sar.mkv"
+    make_clip(inp, frames=3, width=64, height=48, audio=False, colour={"sample_aspect_ratio": Fraction(2, 1)})
+    with av.open(str(inp)) as c:
+        assert c.streams.video[0].codec_context.sample_aspect_ratio == Fraction(2, 1)
+    out = tmp_path / "out.mkv"
+    run(inp, out, tiny_weights)
+    with av.open(str(out)) as c:
+        assert c.streams.video[0].codec_context.sample_aspect_ratio == Fraction(2, 1)

@@ -33,6 +33,7 @@ class VideoInfo:
     color_trc: int
     display_matrix: tuple[int, ...] | None = None   # 9 int32 (FFmpeg's layout): rotation/flip for players
     duration_s: float | None = None                  # the video stream's duration, as the container announces
+    sar: Fraction | None = None                      # sample (pixel) aspect ratio, where not square
 
 
 LIVE_SCHEMES = ("rtsp", "rtsps", "rtmp", "rtmps", "udp", "rtp", "srt", "tcp")
@@ -201,6 +202,9 @@ class Source:
             color_primaries=int(cc.color_primaries or 2), color_trc=int(cc.color_trc or 2),
             display_matrix=None if is_url(path) or (input_format and not pipe) else self._read_ahead(),
             duration_s=self._announced_duration())
+        sar = getattr(cc, "sample_aspect_ratio", None)
+        if sar and sar != 1:
+            self.info = replace(self.info, sar=Fraction(sar))
         if sequence is not None:
             self._sequence_timing(sequence, rate)
 
@@ -427,6 +431,9 @@ class Source:
             if not self._first_seen:
                 self._first_seen = True
                 self._matrix = self._display_matrix(frame)
+                if frame.interlaced_frame:
+                    log.warning("warning: the input is interlaced; it is deblurred and written as progressive "
+                                "frames (deinterlace it first for the best result, e.g. ffmpeg -vf bwdif)")
             pts, last = frame.pts, self._last_pts
             if self.raw_pts:
                 yield DecodedFrame(self._rgb(frame), pts, self._index, received)

@@ -110,3 +110,38 @@ def test_profile_parse_check_cover():
         ShapeProfile(min=(640, 360), opt=(320, 184), max=(3840, 2160)).check()
     p = ShapeProfile()
     assert p.covers(640, 360) and not p.covers(7680, 4320) and not p.covers(160, 96)
+
+
+def test_the_fallback_cache_is_never_a_folder_someone_else_controls(tmp_path):
+    import os
+
+    from vdeblur.backends.onnx_export import private_dir
+
+    mine = private_dir(tmp_path / "fresh")
+    assert mine == tmp_path / "fresh" and (os.stat(mine).st_mode & 0o777) == 0o700
+    assert private_dir(mine) == mine                       # ours already: kept
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    shared.chmod(0o777)                                     # world-writable: someone could plant a model
+    assert private_dir(shared) != shared
+    target = tmp_path / "elsewhere"
+    target.mkdir(mode=0o700)
+    (tmp_path / "link").symlink_to(target)
+    assert private_dir(tmp_path / "link") != tmp_path / "link"
+    (tmp_path / "file").write_text("x")
+    assert private_dir(tmp_path / "file").is_dir()         # a file there: no raw FileExistsError
+
+
+def test_a_cached_model_that_differs_from_its_recorded_digest_is_rebuilt(tiny_weights, caplog):
+    from vdeblur.backends.onnx_export import cached_onnx
+    from vdeblur.model.loading import load_model
+
+    net, _ = load_model(str(tiny_weights))
+    path = cached_onnx(net)
+    good = path.read_bytes()
+    planted = bytearray(good)
+    planted[-20] ^= 0xFF                        # a model swapped in the cache after it was written
+    path.write_bytes(bytes(planted))
+    with caplog.at_level("WARNING", logger="vdeblur"):
+        assert cached_onnx(net) == path
+    assert path.read_bytes() == good and "does not match the digest" in caplog.text

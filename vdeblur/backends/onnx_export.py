@@ -75,8 +75,7 @@ def cache_dir() -> Path:
         problem = "not writable"
     except OSError as e:
         problem = e.strerror or type(e).__name__
-    fallback = Path(tempfile.gettempdir()) / f"vdeblur-cache-{os.getuid() if hasattr(os, 'getuid') else 'user'}"
-    fallback.mkdir(mode=0o700, exist_ok=True)
+    fallback = private_dir(Path(tempfile.gettempdir()) / f"vdeblur-cache-{os.getuid() if hasattr(os, 'getuid') else 'user'}")
     if base not in _WARNED:
         _WARNED.add(base)
         logging.getLogger("vdeblur").warning(
@@ -86,6 +85,34 @@ def cache_dir() -> Path:
 
 
 _WARNED: set[Path] = set()
+
+
+def private_dir(path: Path) -> Path:
+    """A folder only this user can write: `path` when it is a real directory (not a link) owned by this user
+    with no group or other write access; else (another user's folder planted there, a link, a file) a new
+    private folder beside it, with a warning naming `path`. A shared temporary directory must never hand us
+    a folder someone else can put a model in."""
+    try:
+        path.mkdir(mode=0o700)
+        return path
+    except FileExistsError:
+        pass
+    except OSError:
+        return Path(tempfile.mkdtemp(prefix=path.name + "-"))
+    try:
+        st = os.lstat(path)
+        import stat as st_mod
+
+        if (st_mod.S_ISDIR(st.st_mode) and (not hasattr(os, "getuid") or st.st_uid == os.getuid())
+                and not st.st_mode & 0o022):
+            return path
+    except OSError:
+        pass
+    fresh = Path(tempfile.mkdtemp(prefix=path.name + "-"))     # created 0700, ours
+    logging.getLogger("vdeblur").warning(
+        f"warning: {path} is not a private folder of this user (another owner, a link, a file, or writable by "
+        f"others): not used; caching in {fresh} for this run")
+    return fresh
 
 
 def _usable(path: Path) -> bool:
@@ -105,9 +132,31 @@ def cached_onnx(net: DeblurNet, variant: str = "", module=None) -> Path:
     variant/module: another form of the same step (e.g. "fp16" and trt_backend's fp16 wrapper)."""
     tag = f"-{variant}" if variant else ""
     path = cache_dir() / "onnx" / f"deblurnet-{weights_digest(net)}-g{GRAPH_VERSION}-op{OPSET}{tag}.onnx"
-    if path.exists() and not _usable(path):
-        logging.getLogger("vdeblur").warning(f"warning: cached {path.name} is damaged; exporting it again")
+    if path.exists() and not (_recorded(path) and _usable(path)):
+        logging.getLogger("vdeblur").warning(f"warning: cached {path} does not match the digest recorded when it "
+                                             f"was written, or is damaged; exporting it again")
     elif path.exists():
         return path
     export_onnx(module if module is not None else net, path)
+    record_digest(path)
     return path
+
+
+def file_digest(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def record_digest(path: Path) -> None:
+    """Write PATH.sha256 beside a cached model, so a later run only runs the file this one wrote."""
+    Path(str(path) + ".sha256").write_text(file_digest(path) + "\n")
+
+
+def _recorded(path: Path) -> bool:
+    try:
+        return Path(str(path) + ".sha256").read_text().strip() == file_digest(path)
+    except OSError:
+        return False

@@ -285,6 +285,8 @@ class FileSink:
                 cc.color_range = info.color_range
                 cc.color_primaries = info.color_primaries
                 cc.color_trc = info.color_trc
+                if info.sar:    # non-square pixels (anamorphic DVD, HDV): the picture keeps its shape
+                    cc.sample_aspect_ratio = info.sar
                 self.stream.options = self._live_options(options, enc, live, rate)
             else:
                 self.stream = self.container.add_stream_from_template(video_from)
