@@ -3,7 +3,7 @@
 blurred (vdeblur/evaluation/families.py), measured through the real pipeline (H.264 in, `vdeblur run`'s
 decode -> network -> encode, decoded again), and the shipping rule.
 
-  python tools/families.py render clips/families                      # the clips (fixed seeds)
+  python tools/families.py render clips/families --photos PHOTOS       # the clips (fixed seeds)
   python tools/families.py eval clips/families --model small --json benchmarks/eval/families_small.json
   python tools/families.py rule CANDIDATE.json SHIPPED.json           # exit 0: it may ship
 
@@ -215,7 +215,7 @@ def main(argv=None) -> int:
     sub = ap.add_subparsers(dest="cmd", required=True)
     r = sub.add_parser("render", help="render every family's clips")
     r.add_argument("out", type=Path)
-    r.add_argument("--photos", type=Path, default=ROOT.parent / "shared" / "datasets" / "photos")
+    r.add_argument("--photos", type=Path, required=True, help="the photo corpus (split by name as in training)")
     r.add_argument("--clips", type=int, default=6, help="clips per family")
     r.add_argument("--frames", type=int, default=10)
     r.add_argument("--size", type=int, nargs=2, default=(192, 320), metavar=("H", "W"))
