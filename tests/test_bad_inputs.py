@@ -391,3 +391,49 @@ def test_export_refuses_to_overwrite(tmp_path, tiny_weights):
     r = subprocess.run([*CLI, "export", "--model", str(tiny_weights), "-o", str(tmp_path)], capture_output=True,
                        text=True)
     assert r.returncode == 2 and "is a directory" in r.stderr
+
+
+def test_valid_files_are_not_called_damaged(tmp_path, tiny_weights):
+    """A copy cut with an edit list (ffmpeg -ss 0.3 -c copy) and a constant-rate MP4 with gaps in its timeline
+    but every indexed frame present exit 0 (#25)."""
+    import shutil
+
+    from vdeblur.cli import main
+
+    if shutil.which("ffmpeg") is None:
+        pytest.skip("needs the ffmpeg command")
+    src = bad.good(tmp_path, "src.mp4", frames=40, width=64, height=48)
+    cut = tmp_path / "cut.mp4"
+    subprocess.run(["ffmpeg", "-v", "error", "-y", "-ss", "0.3", "-i", str(src), "-c", "copy", str(cut)], check=True)
+    gaps = tmp_path / "gaps.mp4"      # every 5th frame dropped, the others keep their times
+    subprocess.run(["ffmpeg", "-v", "error", "-y", "-i", str(src), "-vf", "select='mod(n\\,5)'",
+                    "-fps_mode", "passthrough", "-an", str(gaps)], check=True)
+    for inp in (cut, gaps):
+        out = tmp_path / (inp.stem + "_out.mp4")
+        assert main(["run", str(inp), "-o", str(out), "--model", str(tiny_weights), "--quiet"]) == 0, inp.name
+
+
+def test_a_size_change_mid_stream_is_fitted_not_squeezed_and_not_damage(tmp_path, tiny_weights, caplog):
+    """MPEG-TS 160x96 then 320x180 with continuous timestamps (two files joined): every frame written at
+    the first size, aspect kept, one warning, exit 0 (#25)."""
+    import shutil
+
+    from vdeblur.cli import main
+
+    if shutil.which("ffmpeg") is None:
+        pytest.skip("needs the ffmpeg command")
+    parts = []
+    for size, offset in (("160x96", "0"), ("320x180", "1.08")):
+        p = tmp_path / f"{size}.ts"
+        subprocess.run(["ffmpeg", "-v", "error", "-y", "-f", "lavfi", "-i", f"testsrc=size={size}:rate=25", "-t", "1",
+                        "-c:v", "libx264", "-pix_fmt", "yuv420p", "-output_ts_offset", offset, "-f", "mpegts",
+                        str(p)], check=True)
+        parts.append(p.read_bytes())
+    joined = tmp_path / "joined.ts"
+    joined.write_bytes(b"".join(parts))
+    out = tmp_path / "o.mp4"
+    with caplog.at_level("WARNING", logger="vdeblur"):
+        assert main(["run", str(joined), "-o", str(out), "--model", str(tiny_weights), "--quiet"]) == 0
+    assert "changes size mid-stream (160x96 -> 320x180" in caplog.text
+    frames, w, h = bad.frames_and_size(out)
+    assert (frames, w, h) == (50, 160, 96)

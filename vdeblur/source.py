@@ -145,6 +145,7 @@ class Source:
         self._matrix: tuple[int, ...] | None = None
         self._first_seen = False
         self._stop, self._live, self._logs = None, False, None
+        self._flagged = 0                       # packets only the demuxer flagged corrupt
         _libav_errors_to_capture()
         pipe = pipe_target(path, 0)
         self._pts_map: list[int] | None = None      # an image sequence's timestamps.csv: pts per frame
@@ -316,7 +317,10 @@ class Source:
         slack = 1 if self._format == "avi" else 0
         if self.info.frames and decoded < self.info.frames - slack and self._video_packets < self.info.frames - slack:
             return f"{decoded} of the {self.info.frames} frames the container announces were decoded"
-        if self.info.duration_s and self._last_pts is not None:
+        # A container with an index (MP4's sample table) counts its frames: when they all came, gaps in the
+        # timeline are the file's own timing (frames dropped at capture), not damage.
+        indexed_complete = bool(self.info.frames) and decoded >= self.info.frames - slack
+        if self.info.duration_s and self._last_pts is not None and not indexed_complete:
             tb = float(self.info.time_base)
             modal, count = max(self._steps.items(), key=lambda kv: kv[1], default=(0, 0))
             step = modal * tb or (1 / float(self.info.rate) if self.info.rate else 0.04)
@@ -328,10 +332,11 @@ class Source:
                 return (f"the video ends at {end:.2f} s of the {self.info.duration_s:.2f} s the container "
                         f"announces")
             # Constant-rate video (>= 75 % of the steps equal) that is missing frames inside, not at the end.
-            expected = int((announced - self._start_s) / step + 0.5)
-            if count >= max(4, 0.75 * sum(self._steps.values())) and decoded < expected:
+            # Half a frame of tolerance: an edit list (a copy cut at -ss) may end the duration mid-frame.
+            expected = (announced - self._start_s) / step
+            if count >= max(4, 0.75 * sum(self._steps.values())) and decoded < expected - 0.5 - 1e-6:
                 return (f"{decoded} frames where the {self.info.duration_s:.2f} s the container announces hold "
-                        f"{expected} at one per {step * 1e3:.0f} ms")
+                        f"{round(expected)} at one per {step * 1e3:.0f} ms")
         if self.ended_early:
             return f"the demuxer says: {self.ended_early}"
         return None
@@ -361,9 +366,13 @@ class Source:
         # An error the decoder only logged (a missing reference, a bad NAL unit: with frame threading no
         # packet or frame is flagged) means concealed or lost pictures: counted as damage, as many as the
         # packets that gave no frame, at least one.
-        if self._decoder_complaint and not (stop is not None and stop()):
+        stopped = stop is not None and stop()
+        if self._decoder_complaint and not stopped:
             self.decode_errors += max(1, self._video_packets - self._index)
             self.error_detail = self.error_detail or f"decoder: {self._decoder_complaint}"
+        if self._flagged and not stopped and (self._decoder_complaint or self._video_packets > self._index):
+            self.decode_errors += self._flagged
+            self.error_detail = self.error_detail or "corrupt data"
 
     def _drain(self) -> Iterator[DecodedFrame | av.Packet]:
         """What was read ahead, then the rest of the one demux generator."""
@@ -422,9 +431,13 @@ class Source:
             self.decode_errors += 1
             self.error_detail = f"{e.strerror or e}"
             return
-        if packet.is_corrupt or any(f.is_corrupt for f in frames):
+        if any(f.is_corrupt for f in frames) or (packet.is_corrupt and self._live):
             self.decode_errors += 1
             self.error_detail = "corrupt data"
+        elif packet.is_corrupt:
+            # The demuxer's flag alone (an MPEG-TS continuity break where two files were joined) is damage
+            # only if the decoder then complains or pictures go missing: judged at the end (items()).
+            self._flagged += 1
         for frame in frames:
             if self._pts_map is not None and self._index < len(self._pts_map):
                 frame.pts = self._pts_map[self._index]

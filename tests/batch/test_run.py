@@ -140,3 +140,13 @@ def test_more_workers_than_cpus_share_them(tmp_path, tiny_weights, inputs):
     assert s["files_done"] == 2 and s["workers"] == 2       # never more workers than chunks
     s = run_batch(config(tiny_weights, tmp_path / "out3", [inputs], chunk_s=1.0, workers=3))
     assert s["files_done"] == 3 and s["workers"] == 3       # 3 workers on 2 CPUs: 2/3 CPU each, none waits
+
+
+def test_an_outdir_inside_the_input_folder_can_be_run_again(tmp_path, tiny_weights):
+    d = tmp_path / "footage"
+    d.mkdir()
+    make_clip(d / "a.mp4", frames=6, width=64, height=48, audio=False)
+    cfg = config(tiny_weights, d, [d], ext=".mkv", chunk_s=None)
+    assert run_batch(cfg)["files_done"] == 1
+    again = run_batch(cfg)          # a.mkv is this batch's own output, not a new input
+    assert again["files_skipped"] == 1 and again["files_failed"] == 0

@@ -92,13 +92,20 @@ def connect(ray, address: str) -> tuple[str, bool]:
         raise UsageError(f"cannot reach Ray at {where}: {mask_url(str(e)).splitlines()[0]}") from None
 
 
-def expand_inputs(inputs) -> list[str]:
-    """Files as given; folders become the video files directly in them (sorted); duplicates dropped."""
+def own_outputs(manifest: Manifest, outdir: Path) -> set[str]:
+    """Real paths of the outputs an earlier run of this batch wrote into outdir (from its manifest)."""
+    return {os.path.realpath(outdir / e["output"]) for e in manifest.data["files"].values() if e.get("output")}
+
+
+def expand_inputs(inputs, skip: set[str] = frozenset()) -> list[str]:
+    """Files as given; folders become the video files directly in them (sorted), except `skip` (real paths:
+    this batch's own earlier outputs, when OUTDIR is an input folder); duplicates dropped."""
     out, seen = [], set()
     for item in inputs:
         p = Path(item)
         if "://" not in item and p.is_dir():
-            found = sorted(str(f) for f in p.iterdir() if f.is_file() and f.suffix.lower() in VIDEO_EXTS)
+            found = sorted(str(f) for f in p.iterdir() if f.is_file() and f.suffix.lower() in VIDEO_EXTS
+                           and os.path.realpath(f) not in skip)
             if not found:
                 raise InputError(f"no video files in the folder {item}")
         else:
@@ -144,7 +151,7 @@ def prepare(cfg: BatchConfig) -> tuple[list[FileTask], Manifest, int]:
     if not os.access(outdir, os.W_OK):
         raise OutputError(f"output folder is not writable: {outdir}")
     manifest = Manifest(outdir)
-    inputs = expand_inputs(cfg.inputs)
+    inputs = expand_inputs(cfg.inputs, skip=own_outputs(manifest, outdir))
     if not inputs:
         raise UsageError("no inputs")
     names: set[str] = set()

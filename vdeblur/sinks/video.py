@@ -227,6 +227,19 @@ def choose_pix_fmt(codec: str, requested: str | None, width: int, height: int) -
                   f"to keep the size exactly (some players only play 4:2:0; --pix-fmt chooses)")
 
 
+def fit(rgb: np.ndarray, h: int, w: int) -> np.ndarray:
+    """(H', W', 3) uint8 scaled to fit (h, w) with its aspect kept, centred on black."""
+    import cv2
+
+    scale = min(h / rgb.shape[0], w / rgb.shape[1])
+    nh, nw = max(1, round(rgb.shape[0] * scale)), max(1, round(rgb.shape[1] * scale))
+    small = cv2.resize(rgb, (nw, nh), interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_CUBIC)
+    out = np.zeros((h, w, 3), np.uint8)
+    y, x = (h - nh) // 2, (w - nw) // 2
+    out[y:y + nh, x:x + nw] = small
+    return out
+
+
 class FileSink:
     """Owns the temporary output file from open to close/abort."""
 
@@ -308,6 +321,7 @@ class FileSink:
             raise OutputError(f"cannot write {where}: {e}") from None
         # RGB -> YUV with the input's matrix and range (what the decode side used: vdeblur.colour), at the
         # output format's chroma siting; the stream carries the input's tags.
+        self._resized = False
         self._spec = ColourSpec.of(info.colorspace, info.color_range,
                                    self.stream.pix_fmt if self.encoding else "", info.height,
                                    self.stream.codec_context.name if self.encoding else None)
@@ -399,7 +413,16 @@ class FileSink:
             raise err from None
 
     def write_frame(self, rgb: np.ndarray, pts: int) -> None:
-        """rgb: (H, W, 3) uint8; pts in the input video stream's time base."""
+        """rgb: (H, W, 3) uint8; pts in the input video stream's time base. A frame of another size than the
+        stream's (the input changed size mid-stream) is fitted into it with its aspect kept."""
+        size = (self.stream.height, self.stream.width)
+        if rgb.shape[:2] != size:
+            if not self._resized:
+                log.warning(f"warning: the input changes size mid-stream ({size[1]}x{size[0]} -> {rgb.shape[1]}x"
+                            f"{rgb.shape[0]} at frame {self.frames + 1}); each frame is deblurred at its own size "
+                            f"and written at {size[1]}x{size[0]}, aspect kept (bars where it differs)")
+                self._resized = True
+            rgb = fit(rgb, *size)
         frame = rgb_to_frame(rgb, self.stream.pix_fmt, self._spec)
         frame.pts = pts
         frame.time_base = self.info.time_base
