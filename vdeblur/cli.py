@@ -218,6 +218,12 @@ def build_parser() -> argparse.ArgumentParser:
     lv.add_argument("--preview", action="store_true", help="show the output in a window")
     lv.add_argument("--throttle", type=float, default=0.0, help=argparse.SUPPRESS)  # test hook: ms per frame
 
+    sub.add_parser("gst-env", help="print what GStreamer needs to find the vdeblur element (eval \"$(vdeblur "
+                   "gst-env)\")", formatter_class=HelpFormatter,
+                   description="Print shell lines (GST_PLUGIN_PATH, PYTHONPATH) with which gst-launch-1.0, "
+                               "gst-inspect-1.0 and your applications find the `vdeblur` element of this "
+                               "installation; says in one line what is missing when the system lacks "
+                               "GStreamer's Python plugin loader. Use: eval \"$(vdeblur gst-env)\"")
     bt = sub.add_parser("batch", help="deblur many files (long ones in chunks) over Ray workers",
                         formatter_class=HelpFormatter,
                         description="Deblur every INPUT (files, or folders of video files) into OUTDIR/<name><ext>, "
@@ -334,6 +340,12 @@ def _run(a) -> int:
                  f"reconnects {summary['reconnects']}; latency ms p50 {lat.get('median', float('nan')):.0f} "
                  f"p95 {lat.get('p95', float('nan')):.0f} p99 {lat.get('p99', float('nan')):.0f}")
     return 0
+
+
+def _gst_env(a) -> int:
+    from .gst import main_env
+
+    return main_env()
 
 
 def _batch(a) -> int:
@@ -481,7 +493,7 @@ def main(argv: list[str] | None = None) -> int:
             where.addFilter(MaskSecrets())
     try:
         return {"run": _run, "batch": _batch, "bench": _bench, "export": _export, "explain": _explain,
-                "build-engine": _build_engine}[a.command](a)
+                "build-engine": _build_engine, "gst-env": _gst_env}[a.command](a)
     except VdeblurError as e:
         print(f"vdeblur: error: {e}", file=sys.stderr)
         return e.exit_code
