@@ -59,16 +59,20 @@ def render(a) -> None:
         made.append(folder)
         print(f"{family} {i}: {source}, blur {np.mean(clip.blur_px):.1f} px", flush=True)
 
+    # Training clips: every third in low light (a condition to learn, as noise is; the validation's unseen
+    # family keeps its own content).
+    dim = lambda i: float(rng.uniform(0.1, 0.4)) if training and i % 3 == 2 else 1.0  # noqa: E731
     for i in range(a.clips):        # averaging: held-out photos, 1-2 parallax layers from other held-out photos
         bg = pick(names)
         layers = [photos[pick(names)] for _ in range(int(rng.integers(1, 3)))]
-        save("averaging", i, fam.averaging_clip(rng, photos[bg], layers, frames=n, h=h, w=w), bg)
+        save("averaging", i, fam.averaging_clip(rng, photos[bg], layers, frames=n, h=h, w=w, dark=dim(i)), bg)
     for i in range(a.clips):
         src = pick(names)
         save("kernels", i, fam.kernels_clip(rng, photos[src], frames=n, h=h, w=w, varying=i % 2 == 1), src)
     for i in range(a.clips):
         src = pick(names + sorted(evals))
-        save("near_sharp", i, fam.near_sharp_clip(rng, photos.get(src, evals.get(src)), frames=n, h=h, w=w), src)
+        save("near_sharp", i, fam.near_sharp_clip(rng, photos.get(src, evals.get(src)), frames=n, h=h, w=w,
+                                                  dark=dim(i)), src)
     if training:
         print(f"{len(made)} training clips in {a.out}")
         return

@@ -219,12 +219,14 @@ def kernels_clip(rng: np.random.Generator, image: np.ndarray, *, frames: int, h:
     return Clip(np.stack(blurred), np.stack(sharp), lengths, {"varying": varying})
 
 
-def near_sharp_clip(rng: np.random.Generator, image: np.ndarray, *, frames: int, h: int, w: int) -> Clip:
+def near_sharp_clip(rng: np.random.Generator, image: np.ndarray, *, frames: int, h: int, w: int,
+                    dark: float = 1.0) -> Clip:
     """A still or barely shaking camera under a short exposure: at most ~1.5 px of motion per exposure,
-    sensor noise (shot and read, linear light, before the tone curve). The target is the clean frame."""
+    sensor noise (shot and read, linear light, before the tone curve). The target is the clean frame.
+    dark: exposure scale (low light)."""
     shake = rng.uniform(0.0, 1.5)
     gain = rng.uniform(0.5, 1.0)          # a short exposure: less light, then amplified (more noise)
-    src = to_linear(_fit(image, h, w, 0.05))
+    src = to_linear(_fit(image, h, w, 0.05)) * dark
     cy, cx = src.shape[0] / 2, src.shape[1] / 2
     cam = _path(rng, frames * 4 + 1, shake * frames) if shake > 0 else np.zeros((frames * 4 + 1, 2))
     blurred, sharp, lengths = [], [], []
