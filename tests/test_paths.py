@@ -173,3 +173,17 @@ def test_compare_with_report_writes_both(tmp_path, clip, tiny_weights):
     out, png = tmp_path / "o.mp4", tmp_path / "r.png"
     assert _run(clip, "-o", out, "--model", tiny_weights, "--compare", "--report", png) == 0
     assert png.stat().st_size > 0
+
+
+def test_scratch_folders_of_dead_processes_are_swept(tmp_path):
+    import subprocess
+    import sys
+
+    p = subprocess.Popen([sys.executable, "-c", "pass"])
+    p.wait()
+    dead = tmp_path / f".int8-{files.HOST}-{p.pid}-abc"
+    dead.mkdir()
+    (dead / "pre.onnx").write_text("x")
+    mine = files.work_dir(tmp_path, ".int8-")
+    assert not dead.exists() and mine.is_dir()
+    assert files.sweep(tmp_path, ".int8-") == []          # ours is alive: kept

@@ -7,6 +7,8 @@ writing process's PID (so a later run can remove what a killed one left), placed
     publish(tmp, final, overwrite)  give tmp the mode a new file gets (or the replaced file's), rename it
     disk_error(e, where)            an OSError from writing, as a one-line OutputError (disk full, quota...)
     hold(final)                     a lock on `final` for a whole run: a second run refuses at once
+    work_dir(parent, prefix)        a temporary folder named with this host and PID; sweep(parent, prefix)
+                                    removes those of dead processes (a killed worker, an interrupted export)
 """
 from __future__ import annotations
 
@@ -218,3 +220,35 @@ def _stale(lock: Path) -> bool:
             return True
     host, pid = owner
     return host == HOST and pid != os.getpid() and not _alive(pid)
+
+
+_WORK = re.compile(r"^(?P<prefix>.*?)(?P<host>[0-9a-f]{8})-(?P<pid>\d+)-[^-]+$")
+
+
+def work_dir(parent: Path | str, prefix: str) -> Path:
+    """A new private folder `PREFIX HOST-PID-RANDOM` in parent, for a process's scratch files; sweep() removes
+    it once that process is gone, whoever finds it. Old leftovers without a PID are swept after a day."""
+    parent = Path(parent)
+    sweep(parent, prefix)
+    return Path(tempfile.mkdtemp(prefix=f"{prefix}{HOST}-{os.getpid()}-", dir=str(parent)))
+
+
+def sweep(parent: Path, prefix: str, max_age_s: float = 86400) -> list[Path]:
+    removed = []
+    try:
+        entries = [p for p in parent.iterdir() if p.name.startswith(prefix)]
+    except OSError:
+        return removed
+    for p in entries:
+        m = _WORK.match(p.name)
+        try:
+            if m and m["prefix"] == prefix:
+                stale = m["host"] == HOST and int(m["pid"]) != os.getpid() and not _alive(int(m["pid"]))
+            else:
+                stale = time.time() - p.lstat().st_mtime > max_age_s
+            if stale and p.is_dir() and not p.is_symlink() and p.lstat().st_uid == os.getuid():
+                shutil.rmtree(p, ignore_errors=True)
+                removed.append(p)
+        except OSError:
+            pass
+    return removed

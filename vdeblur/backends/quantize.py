@@ -20,13 +20,14 @@ import hashlib
 import logging
 import os
 import platform
-import tempfile
+import shutil
 from pathlib import Path
 from typing import Iterable
 
 import numpy as np
 import torch
 
+from .. import files
 from ..errors import BackendError
 from ..files import new_file_mode
 from ..model.net import DeblurNet
@@ -135,7 +136,8 @@ def quantize_onnx(fp32_path: Path, out_path: Path, feeds: list[dict[str, np.ndar
             return next(self._it, None)
 
     out_path.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=str(out_path.parent), prefix=".int8-") as tmp:
+    tmp = files.work_dir(out_path.parent, ".int8-")      # an interrupted run's is swept by the next
+    try:
         pre = Path(tmp) / "pre.onnx"
         quant_pre_process(str(fp32_path), str(pre), skip_symbolic_shape=True)
         exclude = excluded_nodes(onnx.load(str(pre)))
@@ -148,6 +150,8 @@ def quantize_onnx(fp32_path: Path, out_path: Path, feeds: list[dict[str, np.ndar
         onnx.checker.check_model(onnx.load(str(q)))
         os.chmod(q, new_file_mode())
         os.replace(q, out_path)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
     return out_path
 
 
@@ -163,17 +167,18 @@ def int8_path(net: DeblurNet, videos: list[Path], reduce_range: bool) -> Path:
 def cached_int8(net: DeblurNet, calibration: str | Path | None = None,
                 reduce_range: bool | None = None) -> Path:
     """The int8 step for these weights, quantized once (a few seconds) and kept in the ONNX cache."""
-    from .onnx_export import _usable
+    from .onnx_export import _recorded, _usable, record_digest
 
     videos = calibration_videos(calibration)
     rr = (not cpu_has_vnni()) if reduce_range is None else reduce_range
     path = int8_path(net, videos, rr)
     with _locked(path.with_suffix(".lock")):
-        if path.exists() and _usable(path):
+        if path.exists() and _recorded(path) and _usable(path):
             return path
         if path.exists():
-            log.warning(f"warning: cached {path.name} is damaged; quantizing again")
+            log.warning(f"warning: cached {path} is damaged or does not match its recorded digest; quantizing again")
         log.info(f"note: quantizing to int8 (calibration: {len(videos)} clips{', 7-bit weights: no VNNI' if rr else ''})")
         feeds = calibration_feeds(net, videos)
         quantize_onnx(cached_onnx(net), path, feeds, rr)
+        record_digest(path)
     return path

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import av
 
+from .. import files
 from ..config import EncodeConfig, ModelConfig
 from .plan import Chunk
 
@@ -94,7 +95,7 @@ class ChunkWorker:
 
         chunk = job.chunk
         source, decoded = _open_at(job.input, chunk.warm)
-        tmpdir = Path(tempfile.mkdtemp(prefix="vdeblur-chunk-"))
+        tmpdir = files.work_dir(tempfile.gettempdir(), "vdeblur-chunk-")    # a killed worker's is swept later
         try:
             info = source.info
             backend = self._backend(job, (info.height, info.width))
