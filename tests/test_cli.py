@@ -147,3 +147,30 @@ def test_bench_flags_a_pipeline_faster_than_its_model_as_invalid():
     r = {"pipeline_fps": 50.0, "model_only": {"fps": 25.0}, "pipeline_efficiency": 2.0,
          "stages_ms": {"inference": {"count": 10, "cv": 0.01, "mean": 20.0}}}
     assert any(w.startswith("INVALID") for w in warnings_for(r)) and r["valid"] is False
+
+
+def test_sigterm_while_the_model_is_prepared_stops_at_once(tmp_path, tiny_weights):
+    """A stop during the int8 quantization (a cold cache) ends the run within seconds with 143 (#25)."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from clips import make_clip
+
+    clip = tmp_path / "in.mp4"
+    make_clip(clip, frames=4, width=64, height=48, audio=False)
+    env = {**os.environ, "VDEBLUR_CACHE": str(tmp_path / "cold-cache")}
+    p = subprocess.Popen([sys.executable, "-m", "vdeblur.cli", "run", str(clip), "-o", str(tmp_path / "o.mp4"),
+                          "--backend", "onnxruntime", "--precision", "int8", "--quiet"], env=env,
+                         stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 60
+    while time.time() < deadline and not list((tmp_path / "cold-cache").rglob("*.onnx")):
+        time.sleep(0.05)          # the fp32 export is there: quantization is next
+    p.send_signal(signal.SIGTERM)
+    t0 = time.time()
+    err = p.communicate(timeout=60)[1]
+    assert p.returncode == 143 and time.time() - t0 < 5, err
+    assert "while the model was being prepared" in err.strip().splitlines()[-1]
+    assert not (tmp_path / "o.mp4").exists()

@@ -103,6 +103,8 @@ def stop_on_signals(flow: Flow):
             raise KeyboardInterrupt
         received.append(signum)
         flow.stop.set()
+        if flow.interrupt_now:      # model load, export, quantization, probe: nothing to finish, stop now
+            raise SetupStopped(signum)
 
     old = {}
     if threading.current_thread() is threading.main_thread():
@@ -113,6 +115,15 @@ def stop_on_signals(flow: Flow):
     finally:
         for sig, h in old.items():
             signal.signal(sig, h)
+
+
+class SetupStopped(BaseException):
+    """A stop signal while the model was being prepared (a BaseException, so no library's `except
+    Exception` swallows it)."""
+
+    def __init__(self, signum: int):
+        super().__init__(signum)
+        self.signum = signum
 
 
 LIVE_GRACE_S = 0.2   # how long a stopped live run waits for a read to return before finishing without it
@@ -291,7 +302,15 @@ def run_file(cfg: RunConfig, on_progress=None, backend=None, timer: StageTimes |
         stack.callback(source.close)
         info = source.info
         owns_backend = backend is None
-        backend = open_backend(cfg.model, log=log.info, size=(info.height, info.width)) if owns_backend else backend
+        flow.interrupt_now = True
+        try:
+            backend = (open_backend(cfg.model, log=log.info, size=(info.height, info.width)) if owns_backend
+                       else backend)
+        except SetupStopped as e:
+            raise Interrupted(e.signum, dest, 0, note="while the model was being prepared (loading, export, "
+                              "quantization or the backend probe); nothing written") from None
+        finally:
+            flow.interrupt_now = False
         if owns_backend:
             stack.callback(backend.close)
         if rng is not None:

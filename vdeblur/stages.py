@@ -35,6 +35,7 @@ class Flow:
     failed: threading.Event = field(default_factory=threading.Event)
     error: BaseException | None = None
     abandoned: bool = False      # live: the decode thread was left blocked in a read (run_threads)
+    interrupt_now: bool = False  # a stop signal raises at once (while the model is prepared: nothing to finish)
     counts: dict = field(default_factory=lambda: {"decoded": 0, "written": 0, "dropped": 0})
 
     def fail(self, e: BaseException) -> None:
