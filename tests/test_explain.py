@@ -101,3 +101,27 @@ def test_explain_view_layout():
     assert np.array_equal(view[40:90, 160:], b[40:])                      # labels are drawn at the top only
     ex.reset(cut=True)
     assert ex.summary()["scene_cuts"] == [1]
+
+
+def test_explain_refuses_what_is_not_a_run_summary(tmp_path, capsys):
+    from vdeblur.cli import main
+
+    js = tmp_path / "list.json"
+    js.write_text("[1, 2]")
+    assert main(["explain", str(js), "-o", str(tmp_path / "r.png")]) == 2
+    assert "not a vdeblur run summary" in capsys.readouterr().err
+    assert main(["explain", str(js), "-o", str(js)]) == 2      # the report would replace its own summary
+
+
+def test_a_report_uses_the_frames_kept_during_the_run(tmp_path, monkeypatch, tiny_weights):
+    """Live inputs cannot be reopened: the report's crops come from frames the run kept (#25)."""
+    from clips import make_clip
+
+    from vdeblur import deblur_file, report
+
+    monkeypatch.setattr(report, "_frames_at", lambda *a, **k: pytest.fail("the report reopened a file"))
+    inp = tmp_path / "in.mp4"
+    make_clip(inp, frames=8, width=96, height=64, audio=False)
+    deblur_file(str(inp), str(tmp_path / "o.mp4"), model=str(tiny_weights), report_path=str(tmp_path / "r.png"),
+                overwrite=True)
+    assert (tmp_path / "r.png").stat().st_size > 0

@@ -460,10 +460,16 @@ def _explain(a) -> int:
 
     from .report import write_report
 
+    from .paths import REPORT_SUFFIXES, Written, check_written
+
+    check_written([a.summary], [Written("-o", a.output, REPORT_SUFFIXES)], overwrite=True)
     try:
         summary = json.loads(Path(a.summary).read_text())
     except (OSError, ValueError) as e:
         raise InputError(f"cannot read the summary {a.summary}: {e}") from None
+    if not isinstance(summary, dict):
+        raise InputError(f"{a.summary} is not a vdeblur run summary with explain data (write one with vdeblur run "
+                         f"... --json FILE --explain VIDEO or --report PNG)")
     write_report(summary, a.output)
     log.info(f"wrote {a.output}")
     return 0

@@ -131,6 +131,8 @@ class Explainer:
         self.blur = estimator if estimator is not None else BlurEstimator()
         self.frames: list[dict] = []
         self.scene_cuts: list[int] = []
+        self._best: list[tuple[float, int, np.ndarray, np.ndarray]] = []    # min-heap of the most corrected
+        self.keep = 5
 
     def reset(self, cut: bool = False) -> None:
         """A scene cut or a reconnect: the next frame's predecessor is not its past."""
@@ -146,6 +148,7 @@ class Explainer:
         diff = np.abs(y_out - y_in)
         self.frames.append({"index": len(self.frames), "pts": pts, "time_s": time_s, "blur_px": round(blur_px, 3),
                             "correction": round(float(diff.mean()), 4)})
+        self._remember(self.frames[-1]["correction"], len(self.frames) - 1, rgb_in, rgb_out)
         if not self.view:
             return None
         h, w = rgb_in.shape[:2]
@@ -159,6 +162,22 @@ class Explainer:
         _legend(panels[2], "correction", CORRECTION_SCALE, "levels")
         _legend(panels[3], "blur", BLUR_SCALE, "px")
         return np.concatenate([np.concatenate(panels[:2], 1), np.concatenate(panels[2:], 1)], 0)
+
+    def _remember(self, correction: float, index: int, rgb_in: np.ndarray, rgb_out: np.ndarray) -> None:
+        """Keep the `keep` most corrected frames as they were, so a report never reopens the input (a live
+        source would give other frames, or none)."""
+        import heapq
+
+        item = (correction, -index, rgb_in.copy(), rgb_out.copy())
+        if len(self._best) < self.keep:
+            heapq.heappush(self._best, item)
+        elif item[:2] > self._best[0][:2]:
+            heapq.heapreplace(self._best, item)
+
+    @property
+    def kept(self) -> dict[int, tuple[np.ndarray, np.ndarray]]:
+        """{frame index: (input, output)} of the most corrected frames."""
+        return {-neg: (a, b) for _, neg, a, b in self._best}
 
     def summary(self) -> dict:
         blur = [f["blur_px"] for f in self.frames]

@@ -380,7 +380,7 @@ def run_file(cfg: RunConfig, on_progress=None, backend=None, timer: StageTimes |
         if cfg.report_path:
             from .report import write_report
 
-            write_report(summary, cfg.report_path)
+            write_report(summary, cfg.report_path, kept=explainer.kept)
     short = (None if live or received or cfg.max_frames or rng is not None
              else source.shortfall(flow.counts["decoded"]))
     remux_lost = getattr(sink, "packets_dropped", 0)

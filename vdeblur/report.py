@@ -112,7 +112,7 @@ def _crop_pair(a, b, size: int = 192):
     return a[y0:y0 + s, x0:x0 + s], b[y0:y0 + s, x0:x0 + s]
 
 
-def write_report(summary: dict, path: str | Path, top: int = 5) -> None:
+def write_report(summary: dict, path: str | Path, top: int = 5, kept: dict | None = None) -> None:
     """One PNG: estimated blur (px) and mean correction over time with the scene cuts marked, and the
     `top` most corrected frames as input / output crops (where the input and output can be read)."""
     import matplotlib
@@ -130,8 +130,12 @@ def write_report(summary: dict, path: str | Path, top: int = 5) -> None:
     blur = np.array([f["blur_px"] for f in frames])
     corr = np.array([f["correction"] for f in frames])
     best = sorted(np.argsort(-corr)[:top].tolist())
-    src = _frames_at(summary.get("input", ""), set(best)) if best else {}
-    dst = _frames_at(summary.get("output", ""), set(best)) if best else {}
+    if kept is not None:        # frames kept during the run (explain.Explainer.kept): nothing is reopened
+        src = {i: kept[i][0] for i in best if i in kept}
+        dst = {i: kept[i][1] for i in best if i in kept}
+    else:
+        src = _frames_at(summary.get("input", ""), set(best)) if best else {}
+        dst = _frames_at(summary.get("output", ""), set(best)) if best else {}
     for i in dst:       # a --compare output holds input | output: the output is its right half
         if i in src and dst[i].shape[1] == 2 * src[i].shape[1]:
             dst[i] = dst[i][:, src[i].shape[1]:]

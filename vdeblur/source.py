@@ -248,6 +248,17 @@ class Source:
         return self._matrix
 
     @staticmethod
+    def _hdr_note(frame: av.VideoFrame) -> None:
+        """HDR input cannot come out as HDR (the output is 8-bit): one warning, naming what is dropped."""
+        kinds = av.sidedata.sidedata.Type
+        dropped = [name for name, t in (("mastering-display", "MASTERING_DISPLAY_METADATA"),
+                                        ("content-light-level", "CONTENT_LIGHT_LEVEL"))
+                   if hasattr(kinds, t) and frame.side_data.get(getattr(kinds, t)) is not None]
+        if dropped or int(frame.color_trc or 0) in (16, 18):      # PQ, HLG
+            log.warning(f"warning: HDR input ({', '.join(dropped) or 'PQ/HLG transfer'}): vdeblur writes 8-bit "
+                        f"video, so the HDR metadata is not carried and the picture is coded as it was decoded")
+
+    @staticmethod
     def _display_matrix(frame: av.VideoFrame) -> tuple[int, ...] | None:
         import struct
 
@@ -444,6 +455,7 @@ class Source:
             if not self._first_seen:
                 self._first_seen = True
                 self._matrix = self._display_matrix(frame)
+                self._hdr_note(frame)
                 if frame.interlaced_frame:
                     log.warning("warning: the input is interlaced; it is deblurred and written as progressive "
                                 "frames (deinterlace it first for the best result, e.g. ffmpeg -vf bwdif)")

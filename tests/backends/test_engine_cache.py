@@ -145,3 +145,26 @@ def test_a_cached_model_that_differs_from_its_recorded_digest_is_rebuilt(tiny_we
     with caplog.at_level("WARNING", logger="vdeblur"):
         assert cached_onnx(net) == path
     assert path.read_bytes() == good and "does not match the digest" in caplog.text
+
+
+def test_a_full_cache_disk_falls_back_to_a_private_temporary(tiny_weights, monkeypatch, caplog):
+    import errno
+
+    from vdeblur.backends import onnx_export
+    from vdeblur.model.loading import load_model
+
+    net, _ = load_model(str(tiny_weights))
+    real = onnx_export.export_onnx
+    calls = []
+
+    def full_then_fine(module, path, *a, **k):
+        calls.append(path)
+        if len(calls) == 1:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return real(module, path, *a, **k)
+
+    monkeypatch.setattr(onnx_export, "export_onnx", full_then_fine)
+    monkeypatch.setattr(onnx_export, "GRAPH_VERSION", onnx_export.GRAPH_VERSION + 1000)   # not cached yet
+    with caplog.at_level("WARNING", logger="vdeblur"):
+        path = onnx_export.cached_onnx(net)
+    assert path.exists() and "vdeblur-onnx-" in str(path.parent) and "No space left" in caplog.text

@@ -1,6 +1,7 @@
 """Export one recurrent step to ONNX: window + state in, frame + state out, dynamic height and width."""
 from __future__ import annotations
 
+import errno
 import hashlib
 import logging
 import os
@@ -137,8 +138,22 @@ def cached_onnx(net: DeblurNet, variant: str = "", module=None) -> Path:
                                              f"was written, or is damaged; exporting it again")
     elif path.exists():
         return path
-    export_onnx(module if module is not None else net, path)
-    record_digest(path)
+    try:
+        export_onnx(module if module is not None else net, path)
+        record_digest(path)
+    except OSError as e:
+        if e.errno not in (errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES):
+            raise
+        from .. import files
+
+        for leftover in (path, Path(str(path) + ".sha256")):
+            leftover.unlink(missing_ok=True)
+        spare = files.work_dir(tempfile.gettempdir(), "vdeblur-onnx-") / path.name
+        logging.getLogger("vdeblur").warning(
+            f"warning: cannot write the model cache {path.parent} ({e.strerror}); exporting to {spare.parent} "
+            f"for this run (set VDEBLUR_CACHE to a folder with room)")
+        export_onnx(module if module is not None else net, spare)
+        return spare
     return path
 
 
