@@ -150,3 +150,16 @@ def test_an_outdir_inside_the_input_folder_can_be_run_again(tmp_path, tiny_weigh
     assert run_batch(cfg)["files_done"] == 1
     again = run_batch(cfg)          # a.mkv is this batch's own output, not a new input
     assert again["files_skipped"] == 1 and again["files_failed"] == 0
+
+
+def test_sigterm_stops_a_batch_with_143_and_keeps_its_chunks(tmp_path, tiny_weights, inputs):
+    cfg = config(tiny_weights, tmp_path / "out", [inputs / "long.mp4"], chunk_s=1.0, workers=1)
+
+    def terminate_after_first_chunk(*_):
+        if list((tmp_path / "out" / ".vdeblur-batch").glob("*/chunk-*")):
+            os.kill(os.getpid(), signal.SIGTERM)
+
+    with pytest.raises(BatchInterrupted, match="interrupted by SIGTERM") as e:
+        run_batch(cfg, on_progress=terminate_after_first_chunk)
+    assert e.value.exit_code == 143
+    assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL or callable(signal.getsignal(signal.SIGTERM))

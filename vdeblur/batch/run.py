@@ -35,6 +35,34 @@ DEFAULT_STATE_MEMORY = 8        # frames, where a weights card has no measured s
 class BatchInterrupted(VdeblurError):
     exit_code = 130
 
+    def __init__(self, message: str, signum: int = 2):
+        super().__init__(message)
+        self.exit_code = 128 + signum
+
+
+class _Stop(BaseException):
+    """SIGTERM or SIGHUP during a batch (SIGINT arrives as KeyboardInterrupt)."""
+
+    def __init__(self, signum: int):
+        super().__init__(signum)
+        self.signum = signum
+
+
+def _stop_signals() -> dict:
+    """SIGTERM/SIGHUP raise _Stop in the driver (main thread only), over Ray's own handlers, which would dump
+    a C++ stack and exit 1; returns the handlers to put back."""
+    import signal
+    import threading
+
+    def on_signal(signum, _frame):
+        raise _Stop(signum)
+
+    old = {}
+    if threading.current_thread() is threading.main_thread():
+        for sig in (signal.SIGTERM, signal.SIGHUP):
+            old[sig] = signal.signal(sig, on_signal)
+    return old
+
 
 class BatchFailed(VdeblurError):
     exit_code = 3
@@ -231,6 +259,7 @@ def run_batch(cfg: BatchConfig, on_progress=None) -> dict:
     n = 0
     if jobs:
         where, started = connect(ray, cfg.ray)
+    old_handlers = _stop_signals()
     try:
         if jobs:
             n, each = _workers(ray, cfg, len(jobs))
@@ -247,11 +276,19 @@ def run_batch(cfg: BatchConfig, on_progress=None) -> dict:
             for t in tasks:
                 if t.status == "pending":       # every worker died for good before its chunks ran
                     t.status, t.error = "failed", "no worker left to run its chunks (all failed beyond --retries)"
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, _Stop) as e:
         finished = sum(len(manifest.data["files"][t.key]["chunks"]) for t in tasks if t.status == "pending")
-        raise BatchInterrupted(f"interrupted: {finished} chunk(s) finished and kept in "
-                               f"{manifest.dir} (each a playable file); run the same command again to go on") from None
+        import signal
+
+        signum = e.signum if isinstance(e, _Stop) else 2
+        raise BatchInterrupted(f"interrupted by {signal.Signals(signum).name}: {finished} chunk(s) finished and "
+                               f"kept in {manifest.dir} (each a playable file); run the same command again to go on",
+                               signum) from None
     finally:
+        import signal
+
+        for sig, h in old_handlers.items():
+            signal.signal(sig, h)
         # Now, not when the handles are collected (an exception's traceback holds them): a chunk still
         # running would keep its CPUs from the next batch.
         for act in actors:
