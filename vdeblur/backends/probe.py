@@ -31,6 +31,8 @@ PROBE_MAX_PX = 640 * 368        # bigger frames are probed at this size: every c
                                 # at 8K that would be gigabytes; per-pixel costs rank the same
 PROBE_S = 0.4                   # timed seconds per candidate, after two warm-up steps
 PROBE_ROUNDS = 2
+PROBE_CLOSE = 0.05               # leaders within 5 % of each other ...
+PROBE_TIEBREAK_ROUNDS = 2       # ... are timed again, up to this many more rounds
 PROBE_MAX_STEPS = 40            # enough for a fast model at a small size (the time limit rules the rest)
 PROBE_VERSION = 2
 
@@ -116,6 +118,9 @@ def choose(cfg: ModelConfig, size: tuple[int, int] | None, stride: int = 8):
             pass            # a damaged or stale entry: measure again
     # Every candidate open at once and timed in turns, twice, keeping each one's better figure: a burst of
     # load from another process then hurts one turn, not one candidate's only measurement.
+    log.info(f"auto: first run of this model at {w}x{h} on this CPU: timing {len(cands)} backend/precision "
+             f"pair(s), about {PROBE_S * len(cands) + 2 * len(cands):.0f} s (int8 is quantized first where asked); "
+             f"the pick is cached")
     opened = []
     for name, precision in cands:
         try:
@@ -134,6 +139,13 @@ def choose(cfg: ModelConfig, size: tuple[int, int] | None, stride: int = 8):
         for *_, b in opened:
             b.close()
         raise VdeblurError("auto: no CPU backend could run the model (see the warnings above)")
+    # A close race is run again between its two leaders, so the pick does not flip from run to run on noise.
+    for _ in range(PROBE_TIEBREAK_ROUNDS):
+        top = sorted(rate, key=rate.get, reverse=True)[:2]
+        if len(top) < 2 or rate[top[1]] <= 0 or rate[top[0]] / rate[top[1]] > 1 + PROBE_CLOSE:
+            break
+        for i in top:
+            rate[i] = max(rate[i], measure(opened[i][2], h, w, PROBE_S / PROBE_ROUNDS))
     win = max(rate, key=rate.get)
     for i, (*_, b) in enumerate(opened):
         if i != win:

@@ -177,7 +177,8 @@ def cached_int8(net: DeblurNet, calibration: str | Path | None = None,
             return path
         if path.exists():
             log.warning(f"warning: cached {path} is damaged or does not match its recorded digest; quantizing again")
-        log.info(f"note: quantizing to int8 (calibration: {len(videos)} clips{', 7-bit weights: no VNNI' if rr else ''})")
+        log.info(f"note: quantizing to int8 once for this model and calibration (calibration: {len(videos)} clips"
+                 f"{', 7-bit weights: no VNNI' if rr else ''}; tens of seconds on a small CPU; cached afterwards)")
         feeds = calibration_feeds(net, videos)
         quantize_onnx(cached_onnx(net), path, feeds, rr)
         record_digest(path)
