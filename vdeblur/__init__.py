@@ -10,7 +10,8 @@ from __future__ import annotations
 from dataclasses import fields, replace
 
 from .config import Backend, BatchConfig, EncodeConfig, ModelConfig, Precision, RunConfig
-from .errors import DamagedInput, UnknownOption, UsageError, VdeblurError
+from .errors import (BackendError, BatchFailed, BatchInterrupted, DamagedInput, InputError, Interrupted, ModelError,
+                     OutputClosed, OutputError, UnknownOption, UsageError, VdeblurError)
 
 __version__ = "0.1.0"
 
@@ -92,5 +93,7 @@ def _configure(cfg, overrides: dict, caller: str):
                    encode=replace(cfg.encode, **groups["encode"]))
 
 
-__all__ = ["Backend", "BatchConfig", "DamagedInput", "Deblurrer", "EncodeConfig", "ModelConfig", "Precision",
-           "RunConfig", "VdeblurError", "deblur_batch", "deblur_file", "__version__"]
+__all__ = ["Backend", "BackendError", "BatchConfig", "BatchFailed", "BatchInterrupted", "DamagedInput", "Deblurrer",
+           "EncodeConfig", "InputError", "Interrupted", "ModelConfig", "ModelError", "OutputClosed", "OutputError",
+           "Precision", "RunConfig", "UnknownOption", "UsageError", "VdeblurError", "deblur_batch", "deblur_file",
+           "__version__"]

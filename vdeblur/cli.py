@@ -161,6 +161,17 @@ def build_parser() -> argparse.ArgumentParser:
     ap.add_argument("--version", action="version", version=f"vdeblur {__version__}")
     sub = ap.add_subparsers(dest="command", required=True)
 
+    _parser_run(sub)
+    _parser_gst_env(sub)
+    _parser_batch(sub)
+    _parser_bench(sub)
+    _parser_export(sub)
+    _parser_explain(sub)
+    _parser_build_engine(sub)
+    return ap
+
+
+def _parser_run(sub) -> None:
     run = sub.add_parser("run", help="deblur a video file", formatter_class=HelpFormatter,
                          description="Deblur INPUT into OUTPUT. Exit codes: 0 done; 2 bad input, output or "
                                      "options (nothing written); 3 damaged or truncated input (every frame "
@@ -218,12 +229,19 @@ def build_parser() -> argparse.ArgumentParser:
     lv.add_argument("--preview", action="store_true", help="show the output in a window")
     lv.add_argument("--throttle", type=float, default=0.0, help=argparse.SUPPRESS)  # test hook: ms per frame
 
+
+
+def _parser_gst_env(sub) -> None:
     sub.add_parser("gst-env", help="print what GStreamer needs to find the vdeblur element (eval \"$(vdeblur "
                    "gst-env)\")", formatter_class=HelpFormatter,
                    description="Print shell lines (GST_PLUGIN_PATH, PYTHONPATH) with which gst-launch-1.0, "
                                "gst-inspect-1.0 and your applications find the `vdeblur` element of this "
                                "installation; says in one line what is missing when the system lacks "
                                "GStreamer's Python plugin loader. Use: eval \"$(vdeblur gst-env)\"")
+
+
+
+def _parser_batch(sub) -> None:
     bt = sub.add_parser("batch", help="deblur many files (long ones in chunks) over Ray workers",
                         formatter_class=HelpFormatter,
                         description="Deblur every INPUT (files, or folders of video files) into OUTDIR/<name><ext>, "
@@ -260,6 +278,9 @@ def build_parser() -> argparse.ArgumentParser:
     bt.add_argument("--json", dest="json_path", help="write a summary: per file, per worker, totals")
     bt.add_argument("--quiet", action="store_true", help="no progress bar, warnings only")
 
+
+
+def _parser_bench(sub) -> None:
     b = sub.add_parser("bench", help="measure fps and per-stage latency (trtexec conventions)",
                        formatter_class=HelpFormatter)
     b.add_argument("input", nargs="?", help="video file to run through the pipeline (default: synthetic clip)")
@@ -275,6 +296,9 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--plot", help="PNG of latency per stage and fps per configuration (matplotlib)")
     b.add_argument("--quiet", action="store_true", help="warnings only")
 
+
+
+def _parser_export(sub) -> None:
     exp = sub.add_parser("export", help="export one recurrent step to ONNX", formatter_class=HelpFormatter)
     exp.add_argument("--model", default="small", help="shipped preset (small, base, sharp) or a .safetensors path")
     exp.add_argument("-o", "--output", required=True, help="the .onnx file to write")
@@ -284,12 +308,18 @@ def build_parser() -> argparse.ArgumentParser:
     exp.add_argument("--calibrate", metavar="VIDEO|DIR", help="int8: calibrate on these clips (default: the "
                      "shipped calibration clips, rendered from training photos)")
 
+
+
+def _parser_explain(sub) -> None:
     xp = sub.add_parser("explain", help="draw the report of a run from its --json summary (made with --explain "
                         "or --report)", formatter_class=HelpFormatter)
     xp.add_argument("summary", help="the run's --json file")
     xp.add_argument("-o", "--output", required=True, help="the PNG to write")
     xp.add_argument("--quiet", action="store_true", help="warnings only")
 
+
+
+def _parser_build_engine(sub) -> None:
     be = sub.add_parser("build-engine", help="build (or validate) the cached TensorRT engine for a model",
                         formatter_class=HelpFormatter, description="Build the TensorRT engine for one recurrent step and keep it in the "
                                     "engine cache (engines/ or $VDEBLUR_ENGINES), keyed by ONNX hash, precision, "
@@ -298,7 +328,7 @@ def build_parser() -> argparse.ArgumentParser:
     be.add_argument("--model", default="base", help="shipped preset (small, base, sharp) or a .safetensors path")
     be.add_argument("--precision", default="fp16", choices=["fp16", "fp32"], help="engine precision")
     _add_profile_args(be)
-    return ap
+
 
 
 def _run(a) -> int:

@@ -12,6 +12,7 @@ class Backend(str, enum.Enum):
     AUTO = "auto"
     TORCH = "torch"
     ONNXRUNTIME = "onnxruntime"
+    OPENVINO = "openvino"
     TENSORRT = "tensorrt"
 
 

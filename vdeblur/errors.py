@@ -5,6 +5,8 @@ reads the same from Python as from the command line.
 """
 
 
+import signal
+
 from .urls import mask_text
 
 
@@ -57,3 +59,41 @@ class OutputClosed(VdeblurError):
     """The reader of a pipe or stream OUTPUT went away (EPIPE): the run stops, what it read is complete."""
 
     exit_code = 141     # 128 + SIGPIPE, what a shell reports for a writer killed by its reader going away
+
+
+class Interrupted(VdeblurError):
+    """Raised after a stop by signal; the partial output has been written. summary: the run summary."""
+
+    def __init__(self, signum: int, output, frames: int, summary: dict | None = None, note: str = "",
+                 twice: bool = False):
+        self.exit_code = 128 + signum
+        self.summary = summary
+        name = signal.Signals(signum).name
+        if note:
+            text = f"interrupted by {name}: {note}"
+        elif twice:
+            text = (f"interrupted twice: kept the {frames} frames already in {output} (partial output; the "
+                    f"frames still in the encoder were dropped)")
+        else:
+            text = f"interrupted by {name}: wrote {frames} frames to {output} (partial output)"
+        super().__init__(text)
+
+
+class BatchInterrupted(VdeblurError):
+    """`vdeblur batch` stopped by a signal; the finished chunks are kept for the next run."""
+
+    exit_code = 130
+
+    def __init__(self, message: str, signum: int = 2):
+        super().__init__(message)
+        self.exit_code = 128 + signum
+
+
+class BatchFailed(VdeblurError):
+    """Some files of a batch failed after the others were done. summary: the batch summary."""
+
+    exit_code = 3
+
+    def __init__(self, message: str, summary: dict):
+        self.summary = summary
+        super().__init__(message)

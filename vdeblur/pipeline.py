@@ -24,7 +24,7 @@ from .backends import open_backend
 from .backends.base import entry
 from .config import RunConfig
 from .deblurrer import Deblurrer
-from .errors import DamagedInput, InputError, ModelError, OutputClosed, UsageError, VdeblurError
+from .errors import DamagedInput, InputError, Interrupted, ModelError, OutputClosed, UsageError, VdeblurError
 from .memory import plan_memory
 from .paths import REPORT_SUFFIXES, Written, check_written
 from .report import run_summary, write_summary
@@ -44,24 +44,6 @@ STAGES = ["decode", "preprocess", "inference", "postprocess", "encode", "end_to_
 
 
 STOP_SIGNALS = tuple(getattr(signal, n) for n in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, n))
-
-
-class Interrupted(VdeblurError):
-    """Raised after a stop by signal; the partial output has been written. summary: the run summary."""
-
-    def __init__(self, signum: int, output: Path, frames: int, summary: dict | None = None, note: str = "",
-                 twice: bool = False):
-        self.exit_code = 128 + signum
-        self.summary = summary
-        name = signal.Signals(signum).name
-        if note:
-            text = f"interrupted by {name}: {note}"
-        elif twice:
-            text = (f"interrupted twice: kept the {frames} frames already in {output} (partial output; the "
-                    f"frames still in the encoder were dropped)")
-        else:
-            text = f"interrupted by {name}: wrote {frames} frames to {output} (partial output)"
-        super().__init__(text)
 
 
 def codec_idle(cfg: RunConfig, device: torch.device, live: bool) -> bool:
@@ -301,53 +283,26 @@ def run_file(cfg: RunConfig, on_progress=None, backend=None, timer: StageTimes |
                              f"(it never connected); nothing written") from None
         stack.callback(source.close)
         info = source.info
-        owns_backend = backend is None
-        flow.interrupt_now = True
-        try:
-            backend = (open_backend(cfg.model, log=log.info, size=(info.height, info.width)) if owns_backend
-                       else backend)
-        except SetupStopped as e:
-            raise Interrupted(e.signum, dest, 0, note="while the model was being prepared (loading, export, "
-                              "quantization or the backend probe); nothing written") from None
-        finally:
-            flow.interrupt_now = False
-        if owns_backend:
+        if backend is None:
+            backend = open_model(cfg, info, flow, dest)
             stack.callback(backend.close)
         if rng is not None:
             # Twice the frames the state remembers (the weights' card), as the batch chunks warm up.
             source = RangedSource(source, rng, 2 * int(backend.info.get("state_memory_frames", 8)))
-        mem = plan_memory(info.height, info.width, backend, cfg)
-        if mem.note:
-            log.info(mem.note)
-        encode = replace(cfg.encode, options=mem.encode_options + cfg.encode.options) if mem.encode_options else cfg.encode
+        mem, encode = memory_plan(cfg, info, backend)
         sink = open_sink(dest, info, encode, info.width * (2 if cfg.compare else 1), info.height,
                          source.passthrough, live=live, overwrite=cfg.overwrite,
                          left_out=getattr(source, "left_out", []))
         # Leaving by an exception (a stage's error, a missing model) removes the output; success closes it.
         stack.push(lambda exc_type, *_: sink.abort() if exc_type is not None else None)
-        explainer = explain_sink = None
-        if cfg.explain_path or cfg.report_path:
-            from .explain import Explainer
-
-            explainer = Explainer(view=cfg.explain_path is not None)
-        if cfg.explain_path:
-            explain_sink = open_sink(check_output(cfg.input, cfg.explain_path, cfg.overwrite), info, encode,
-                                     2 * info.width, 2 * info.height, [], live=live, overwrite=cfg.overwrite)
-            stack.push(lambda exc_type, *_: explain_sink.abort() if exc_type is not None else None)
+        explainer, explain_sink = open_explain(cfg, info, encode, live, stack)
         deblurrer = Deblurrer(backend, timer, owns_backend=False, scene_cut=cfg.scene_cut, tile=mem.tile)
-        frames = queue.Queue(maxsize=cfg.live_queue if live else mem.queue_size)
-        done, packets = queue.Queue(maxsize=mem.queue_size), queue.Queue()
-        enough = lambda: ((cfg.max_frames is not None and flow.counts["decoded"] >= cfg.max_frames)  # noqa: E731
-                          or past_deadline())
-        idle = codec_idle(cfg, backend.device, live)
         total = progress_total(info, cfg, rng)
         progress = (lambda n: on_progress(n, total)) if on_progress is not None else None  # noqa: E731
-        stages = [DecodeStage(source, flow, timer, frames, packets, live=live, scene_cut=cfg.scene_cut, idle=idle,
-                              enough=enough),
-                  InferStage(deblurrer, flow, frames, done, compare=cfg.compare, throttle_ms=cfg.throttle_ms,
-                             explainer=explainer, time_base=info.time_base),
-                  EncodeStage(sink, flow, timer, done, packets, idle=idle, preview=preview, on_progress=progress,
-                              latency=LatencyLog(cfg.stats_interval_s, flow, source), explain_sink=explain_sink)]
+        enough = lambda: ((cfg.max_frames is not None and flow.counts["decoded"] >= cfg.max_frames)  # noqa: E731
+                          or past_deadline())
+        stages = build_stages(cfg, flow, timer, source, deblurrer, sink, mem.queue_size, live, enough,
+                              codec_idle(cfg, backend.device, live), preview, progress, explainer, explain_sink)
         t_start = time.perf_counter()
         try:
             run_threads(stages, flow, live=live, deadline=deadline)
@@ -359,14 +314,7 @@ def run_file(cfg: RunConfig, on_progress=None, backend=None, timer: StageTimes |
             kept = sink.salvage()
             raise Interrupted(received[0] if received else signal.SIGINT, dest, kept, twice=True) from None
         wall = time.perf_counter() - t_start
-        if flow.error is not None:
-            err = flow.error
-            if isinstance(err, VdeblurError):
-                raise err
-            if isinstance(err, BrokenPipeError):
-                raise OutputClosed(f"the reader of {dest} went away after {flow.counts['written']} frames; "
-                                   f"stopped (what it read is complete)") from None
-            raise VdeblurError(f"processing failed: {type(err).__name__}: {err}") from err
+        raise_stage_error(flow, dest)
         if flow.counts["written"] == 0:
             raise InputError(f"no video frames in {mask_url(cfg.input)}"
                              + (f" ({source.error_detail})" if source.decode_errors else "")
@@ -375,12 +323,89 @@ def run_file(cfg: RunConfig, on_progress=None, backend=None, timer: StageTimes |
             explain_sink.close()
         sink.close()
     summary = run_summary(cfg, dest, backend, info, flow.counts, source, deblurrer, live, wall, timer, received)
-    if explainer is not None:
-        summary["explain"] = {"video": cfg.explain_path, **explainer.summary()}
-        if cfg.report_path:
-            from .report import write_report
+    explained(cfg, summary, explainer)
+    return outcome(cfg, dest, source, sink, flow, summary, live, received, rng)
 
-            write_report(summary, cfg.report_path, kept=explainer.kept)
+
+def memory_plan(cfg: RunConfig, info, backend):
+    """(memory.plan_memory's plan, the encoder settings it implies) for these frames and this backend."""
+    mem = plan_memory(info.height, info.width, backend, cfg)
+    if mem.note:
+        log.info(mem.note)
+    encode = replace(cfg.encode, options=mem.encode_options + cfg.encode.options) if mem.encode_options else cfg.encode
+    return mem, encode
+
+
+def explained(cfg: RunConfig, summary: dict, explainer) -> None:
+    """The explain data into the summary, and the --report picture from the frames kept during the run."""
+    if explainer is None:
+        return
+    summary["explain"] = {"video": cfg.explain_path, **explainer.summary()}
+    if cfg.report_path:
+        from .report import write_report
+
+        write_report(summary, cfg.report_path, kept=explainer.kept)
+
+
+def open_model(cfg: RunConfig, info, flow: Flow, dest):
+    """The backend for cfg.model; a stop signal meanwhile (load, export, quantization, probe) ends the run at
+    once: there is nothing to finish."""
+    flow.interrupt_now = True
+    try:
+        return open_backend(cfg.model, log=log.info, size=(info.height, info.width))
+    except SetupStopped as e:
+        raise Interrupted(e.signum, dest, 0, note="while the model was being prepared (loading, export, "
+                          "quantization or the backend probe); nothing written") from None
+    finally:
+        flow.interrupt_now = False
+
+
+def build_stages(cfg: RunConfig, flow: Flow, timer: StageTimes, source, deblurrer, sink, queue_size: int,
+                 live: bool, enough, idle: bool, preview, progress, explainer, explain_sink) -> list:
+    """decode -> model step -> encode, joined by bounded queues (live: the decode queue keeps the newest)."""
+    frames = queue.Queue(maxsize=cfg.live_queue if live else queue_size)
+    done, packets = queue.Queue(maxsize=queue_size), queue.Queue()
+    return [DecodeStage(source, flow, timer, frames, packets, live=live, scene_cut=cfg.scene_cut, idle=idle,
+                        enough=enough),
+            InferStage(deblurrer, flow, frames, done, compare=cfg.compare, throttle_ms=cfg.throttle_ms,
+                       explainer=explainer, time_base=source.info.time_base),
+            EncodeStage(sink, flow, timer, done, packets, idle=idle, preview=preview, on_progress=progress,
+                        latency=LatencyLog(cfg.stats_interval_s, flow, source), explain_sink=explain_sink)]
+
+
+def open_explain(cfg: RunConfig, info, encode, live: bool, stack: ExitStack):
+    """(Explainer or None, the explain view's sink or None) for --explain / --report; the sink is removed if
+    the run fails."""
+    explainer = explain_sink = None
+    if cfg.explain_path or cfg.report_path:
+        from .explain import Explainer
+
+        explainer = Explainer(view=cfg.explain_path is not None)
+    if cfg.explain_path:
+        explain_sink = open_sink(check_output(cfg.input, cfg.explain_path, cfg.overwrite), info, encode,
+                                 2 * info.width, 2 * info.height, [], live=live, overwrite=cfg.overwrite)
+        stack.push(lambda exc_type, *_: explain_sink.abort() if exc_type is not None else None)
+    return explainer, explain_sink
+
+
+def raise_stage_error(flow: Flow, dest) -> None:
+    """A stage's error as the run's: ours as they are, a reader gone from a pipe as OutputClosed, the rest
+    as one line naming it."""
+    err = flow.error
+    if err is None:
+        return
+    if isinstance(err, VdeblurError):
+        raise err
+    if isinstance(err, BrokenPipeError):
+        raise OutputClosed(f"the reader of {dest} went away after {flow.counts['written']} frames; "
+                           f"stopped (what it read is complete)") from None
+    raise VdeblurError(f"processing failed: {type(err).__name__}: {err}") from err
+
+
+def outcome(cfg: RunConfig, dest, source, sink, flow: Flow, summary: dict, live: bool, received: list,
+            rng: TimeRange | None) -> dict:
+    """The end of a run: completeness and damage into the summary (written to --json), then the summary,
+    or Interrupted / DamagedInput carrying it."""
     short = (None if live or received or cfg.max_frames or rng is not None
              else source.shortfall(flow.counts["decoded"]))
     remux_lost = getattr(sink, "packets_dropped", 0)
@@ -396,7 +421,8 @@ def run_file(cfg: RunConfig, on_progress=None, backend=None, timer: StageTimes |
         return summary
     if source.decode_errors or short or remux_lost:
         damage = [f"{source.decode_errors} packet(s) damaged or undecodable"
-                  + (f" ({source.error_detail})" if source.error_detail else "") if source.decode_errors else "", f"input is short: {short}" if short else "",
+                  + (f" ({source.error_detail})" if source.error_detail else "") if source.decode_errors else "",
+                  f"input is short: {short}" if short else "",
                   f"{remux_lost} audio/subtitle packet(s) with broken timestamps left out" if remux_lost else ""]
         raise DamagedInput(f"damaged input: {'; '.join(d for d in damage if d)}; the {flow.counts['written']} frames "
                            f"that decoded were all written to {dest}", summary)

@@ -61,6 +61,15 @@ def image_sequence(path: str) -> tuple[Path, list[Path], int] | None:
     return folder, [q for _, q in found], found[0][0]
 
 
+def _check_readable(path: str) -> None:
+    if not os.path.exists(path):
+        raise InputError(f"input not found: {path}")
+    if os.path.isdir(path):
+        raise InputError(f"input is a directory, not a video file: {path}")
+    if not os.access(path, os.R_OK):
+        raise InputError(f"input is not readable: {path}")
+
+
 def is_live(path: str, input_format: str | None = None) -> bool:
     """Sources that do not wait for us: streams and capture devices (http(s) may be a plain file: not live)."""
     if input_format in ("v4l2", "video4linux2", "avfoundation", "dshow", "x11grab", "kmsgrab", "lavfi"):
@@ -156,12 +165,7 @@ class Source:
             input_format = "image2"
             options = {**(options or {}), "framerate": str(rate or 25), "start_number": str(sequence[2])}
         elif pipe is None and not is_url(path) and input_format is None:
-            if not os.path.exists(path):
-                raise InputError(f"input not found: {path}")
-            if os.path.isdir(path):
-                raise InputError(f"input is a directory, not a video file: {path}")
-            if not os.access(path, os.R_OK):
-                raise InputError(f"input is not readable: {path}")
+            _check_readable(path)
         try:
             self.container = av.open(pipe or path, mode="r", format=input_format, options=options or {},
                                      timeout=timeout)

@@ -16,7 +16,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from ..config import BatchConfig
-from ..errors import InputError, OutputError, UsageError, VdeblurError
+from ..errors import BatchFailed, BatchInterrupted, InputError, OutputError, UsageError, VdeblurError  # noqa: F401
 from ..report import write_summary
 from ..source import is_live
 from ..urls import mask_url
@@ -30,14 +30,6 @@ log = logging.getLogger("vdeblur")
 VIDEO_EXTS = {".mp4", ".mkv", ".mov", ".avi", ".ts", ".m2ts", ".mts", ".webm", ".m4v", ".flv", ".mpg", ".mpeg",
               ".wmv", ".3gp"}
 DEFAULT_STATE_MEMORY = 8        # frames, where a weights card has no measured state_memory_frames
-
-
-class BatchInterrupted(VdeblurError):
-    exit_code = 130
-
-    def __init__(self, message: str, signum: int = 2):
-        super().__init__(message)
-        self.exit_code = 128 + signum
 
 
 class _Stop(BaseException):
@@ -62,14 +54,6 @@ def _stop_signals() -> dict:
         for sig in (signal.SIGTERM, signal.SIGHUP):
             old[sig] = signal.signal(sig, on_signal)
     return old
-
-
-class BatchFailed(VdeblurError):
-    exit_code = 3
-
-    def __init__(self, message: str, summary: dict):
-        self.summary = summary
-        super().__init__(message)
 
 
 @dataclass

@@ -263,24 +263,7 @@ class FileSink:
         self.tmp: Path | None = None
         self.final = output
         self.overwrite = overwrite
-        container_opts = {}
-        if isinstance(output, str) and output.startswith("pipe:"):
-            target, fmt = output, enc.container or "nut"
-            if fmt not in PIPE_FORMATS:
-                raise UsageError(f"-f {fmt} cannot be written to a pipe (it seeks back to finish the file); "
-                                 f"use one of {', '.join(PIPE_FORMATS)}")
-        elif isinstance(output, str):
-            target, fmt = output, STREAM_FORMATS[output.split(":", 1)[0].lower()]
-            live = True   # a stream output is watched as it comes: no encoder delay
-        else:
-            self.tmp = files.temp_for(output, output.suffix)
-            target, fmt = str(self.tmp), enc.container or self.format_for(output)
-            if live and fmt in ("mp4", "mov"):
-                container_opts["movflags"] = "frag_keyframe+empty_moov+default_base_moof"
-                # A fragment at least every second, written through at once (FFmpeg otherwise holds the
-                # fragments of a stream with audio in its buffer until the end): a crash loses <= 1 s.
-                container_opts["frag_duration"] = "1000000"
-                container_opts["flush_packets"] = "1"
+        target, fmt, live, container_opts = self._target(output, enc, live)
         try:
             self.container = av.open(target, mode="w", format=fmt, options=container_opts)
             # An unknown average rate gets a nominal one; the timestamps still come from the input.
@@ -325,6 +308,27 @@ class FileSink:
         self._spec = ColourSpec.of(info.colorspace, info.color_range,
                                    self.stream.pix_fmt if self.encoding else "", info.height,
                                    self.stream.codec_context.name if self.encoding else None)
+
+    def _target(self, output: Path | str, enc: EncodeConfig, live: bool) -> tuple[str, str | None, bool, dict]:
+        """(what FFmpeg opens, its format, live, container options): a pipe, a stream URL, or the temporary
+        beside a file (fragmented MP4 in live mode: a crash loses at most a second)."""
+        if isinstance(output, str) and output.startswith("pipe:"):
+            fmt = enc.container or "nut"
+            if fmt not in PIPE_FORMATS:
+                raise UsageError(f"-f {fmt} cannot be written to a pipe (it seeks back to finish the file); "
+                                 f"use one of {', '.join(PIPE_FORMATS)}")
+            return output, fmt, live, {}
+        if isinstance(output, str):     # a stream output is watched as it comes: no encoder delay
+            return output, STREAM_FORMATS[output.split(":", 1)[0].lower()], True, {}
+        self.tmp = files.temp_for(output, output.suffix)
+        fmt = enc.container or self.format_for(output)
+        opts = {}
+        if live and fmt in ("mp4", "mov"):
+            # A fragment at least every second, written through at once (FFmpeg otherwise holds the
+            # fragments of a stream with audio in its buffer until the end).
+            opts = {"movflags": "frag_keyframe+empty_moov+default_base_moof", "frag_duration": "1000000",
+                    "flush_packets": "1"}
+        return str(self.tmp), fmt, live, opts
 
     @staticmethod
     def _describe(s: av.stream.Stream) -> str:
