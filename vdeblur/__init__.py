@@ -20,7 +20,7 @@ def __getattr__(name: str):
     # Deblurrer needs the network's runtime; imported when first used, so `import vdeblur` and the CLI's
     # start stay light.
     if name == "Deblurrer":
-        from .deblurrer import Deblurrer
+        from .api import Deblurrer
 
         return Deblurrer
     raise AttributeError(f"module 'vdeblur' has no attribute {name!r}")

@@ -69,18 +69,6 @@ class Deblurrer:
         self.ring: FrameRing | None = None
         self.state = None           # whole frames: the state; tiles: a list, one state per tile
 
-    @classmethod
-    def create(cls, model: str = "small", backend: str = "auto", device: str = "auto",
-               precision: str = "auto", tile: int | None = None,
-               size: tuple[int, int] | None = None) -> "Deblurrer":
-        """A Deblurrer over a backend opened from a model name or weights path. tile: see the class (None:
-        whole frames). size: the frames' (h, w), for `auto`'s CPU probe."""
-        from .backends import open_backend
-        from .config import ModelConfig, Precision
-
-        return cls(open_backend(ModelConfig(spec=model, backend=str(backend), device=device,
-                                            precision=Precision(precision)), size=size), tile=tile)
-
     def _setup(self, h: int, w: int) -> None:
         self._size = (h, w)
         stride = self.backend.stride

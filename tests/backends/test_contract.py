@@ -9,7 +9,8 @@ import torch
 from clips import run_backend, step_windows
 
 from vdeblur.backends import Backend, StateBuffers, backend_names, open_backend
-from vdeblur.backends.base import auto_choice, entry
+from vdeblur.backends.base import entry
+from vdeblur.backends.select import auto_choice
 from vdeblur.config import ModelConfig, Precision
 from vdeblur.errors import BackendError
 from vdeblur.geometry import FrameGeometry

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import importlib.util
 
-from .base import Backend, StateBuffers, backend_names, open_backend, register
+from .base import Backend, StateBuffers, backend_names, register
+from .select import open_backend
 
 __all__ = ["Backend", "StateBuffers", "backend_names", "open_backend", "register", "tensorrt_available"]
 

@@ -153,29 +153,18 @@ def entry(name: str) -> BackendEntry:
     return _REGISTRY[name]
 
 
-def auto_choice(fallback: str = "torch") -> str:
-    """The first backend in auto order whose availability check passes; else `fallback`."""
-    ranked = sorted((e for e in _REGISTRY.values() if e.auto_rank is not None), key=lambda e: e.auto_rank)
-    return next((e.name for e in ranked if e.available()), fallback)
+def auto_order() -> list[BackendEntry]:
+    """The registered backends that `auto` may pick, in the order it tries them."""
+    return sorted((e for e in _REGISTRY.values() if e.auto_rank is not None), key=lambda e: e.auto_rank)
 
 
-def open_backend(cfg: ModelConfig, log=None, size: tuple[int, int] | None = None) -> Backend:
-    """Build the backend the config names. "auto": TensorRT or torch on a CUDA GPU (auto_rank order);
-    on a CPU the fastest measured backend and precision for this model and frame size (probe.py).
+def cpu_threads(requested: int) -> int:
+    """CPU threads for inference: the requested count, else every core this process may use."""
+    import os
 
-    size: the frames' (h, w), for the CPU probe (None: 640x360)."""
-    name = str(getattr(cfg.backend, "value", cfg.backend))
-    auto = name == "auto"
-    if auto:
-        name = auto_choice()
-        from .probe import CPU_BACKENDS, choose
-
-        if name in CPU_BACKENDS:
-            backend = choose(cfg, size)
-            if log:
-                log(f"backend: {backend.name} {backend.precision.value} on {backend.device} (auto)")
-            return backend
-    backend = entry(name).load().from_config(cfg)
-    if log:
-        log(f"backend: {backend.name} {backend.precision.value} on {backend.device}{' (auto)' if auto else ''}")
-    return backend
+    if requested > 0:
+        return requested
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:
+        return max(1, os.cpu_count() or 1)

@@ -15,9 +15,8 @@ from ..config import ModelConfig, Precision
 from ..errors import BackendError
 from ..model.loading import load_model
 from ..model.net import DeblurNet
-from .base import NetBackend, StateBuffers, cpu_precision
+from .base import NetBackend, StateBuffers, cpu_precision, cpu_threads
 from .onnx_export import cached_onnx, io_names
-from .ort_backend import _cpu_threads
 from .quantize import cached_int8
 
 
@@ -38,7 +37,7 @@ class OpenVinoBackend(NetBackend):
             raise BackendError(f"openvino cannot read {onnx_path}: {e}") from None
         # f32 where the model is float: without the hint OpenVINO may run bf16 on CPUs that have it, which
         # would break parity with the other backends (1e-4).
-        self.config = {"INFERENCE_NUM_THREADS": _cpu_threads(threads), "PERFORMANCE_HINT": "LATENCY",
+        self.config = {"INFERENCE_NUM_THREADS": cpu_threads(threads), "PERFORMANCE_HINT": "LATENCY",
                        "NUM_STREAMS": 1, "INFERENCE_PRECISION_HINT": "f32"}
         self.inputs, self.outputs = io_names(net)
         self._state = StateBuffers(lambda shape, i: torch.zeros(shape, dtype=torch.float32))

@@ -16,18 +16,9 @@ from ..config import ModelConfig, Precision
 from ..errors import BackendError
 from ..model.loading import load_model
 from ..model.net import DeblurNet
-from .base import NetBackend, StateBuffers, cpu_precision
+from .base import NetBackend, StateBuffers, cpu_precision, cpu_threads
 from .onnx_export import cached_onnx, io_names
 from .quantize import cached_int8
-
-
-def _cpu_threads(requested: int) -> int:
-    if requested > 0:
-        return requested
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:
-        return max(1, os.cpu_count() or 1)
 
 
 class OrtBackend(NetBackend):
@@ -44,7 +35,7 @@ class OrtBackend(NetBackend):
             onnx_path = cached_int8(net, calibration) if precision == Precision.INT8 else cached_onnx(net)
         path = onnx_path
         so = ort.SessionOptions()
-        so.intra_op_num_threads = _cpu_threads(threads)
+        so.intra_op_num_threads = cpu_threads(threads)
         so.inter_op_num_threads = 1
         so.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
         so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL

@@ -20,7 +20,7 @@ from pathlib import Path
 from ..config import ModelConfig, Precision
 from ..errors import VdeblurError
 from ..geometry import FrameGeometry
-from .base import entry, int8_validated
+from .base import cpu_threads, entry, int8_validated
 from .engine_cache import atomic_write
 
 log = logging.getLogger("vdeblur")
@@ -67,9 +67,7 @@ def candidates(cfg: ModelConfig, info: dict) -> list[tuple[str, Precision]]:
 
 
 def cache_key(cfg: ModelConfig, digest: str, size: tuple[int, int], cands) -> str:
-    from .ort_backend import _cpu_threads
-
-    blob = json.dumps({"v": PROBE_VERSION, "cpu": cpu_model(), "threads": _cpu_threads(cfg.threads),
+    blob = json.dumps({"v": PROBE_VERSION, "cpu": cpu_model(), "threads": cpu_threads(cfg.threads),
                        "versions": _versions(), "weights": digest, "size": size,
                        "calibration": cfg.calibration, "candidates": [(n, p.value) for n, p in cands]},
                       sort_keys=True)
