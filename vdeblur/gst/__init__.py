@@ -33,7 +33,26 @@ def loader_missing() -> str | None:
     if r.returncode != 0:
         return (f"GStreamer's Python plugin loader is missing (Debian: apt install "
                 f"gstreamer1.0-python3-plugin-loader python3-gi python3-gst-1.0)")
+    system = loader_python()
+    if system is not None and system != sys.version_info[:2]:
+        return (f"GStreamer's plugin loader runs Python {system[0]}.{system[1]}, this environment is "
+                f"{sys.version_info[0]}.{sys.version_info[1]}: install vdeblur in a Python {system[0]}.{system[1]} "
+                f"environment for the element")
     return None
+
+
+def loader_python() -> tuple[int, int] | None:
+    """The Python version GStreamer's plugin loader embeds: the system python3's (Debian builds them together)."""
+    exe = shutil.which("python3", path="/usr/bin:/bin")
+    if exe is None:
+        return None
+    r = subprocess.run([exe, "-c", "import sys; print(*sys.version_info[:2])"], capture_output=True, text=True,
+                       timeout=30)
+    try:
+        major, minor = (int(v) for v in r.stdout.split())
+    except ValueError:
+        return None
+    return major, minor
 
 
 def env_lines() -> list[str]:
