@@ -167,13 +167,13 @@ def int8_path(net: DeblurNet, videos: list[Path], reduce_range: bool) -> Path:
 def cached_int8(net: DeblurNet, calibration: str | Path | None = None,
                 reduce_range: bool | None = None) -> Path:
     """The int8 step for these weights, quantized once (a few seconds) and kept in the ONNX cache."""
-    from .onnx_export import _recorded, _usable, record_digest
+    from .onnx_export import _recorded, record_digest
 
     videos = calibration_videos(calibration)
     rr = (not cpu_has_vnni()) if reduce_range is None else reduce_range
     path = int8_path(net, videos, rr)
     with _locked(path.with_suffix(".lock")):
-        if path.exists() and _recorded(path) and _usable(path):
+        if path.exists() and _recorded(path):     # written and checked by quantize_onnx, digest recorded
             return path
         if path.exists():
             log.warning(f"warning: cached {path} is damaged or does not match its recorded digest; quantizing again")
