@@ -15,6 +15,7 @@ import numpy as np
 import torch
 
 from ..training.synthesis import linear_to_srgb, srgb_to_linear
+from .families import splat
 
 SHUTTER = 0.5       # exposure as a fraction of the frame interval (the 180-degree rule)
 NSR = 0.02          # noise-to-signal power ratio of the Wiener filter (8-bit, compressed input)
@@ -38,17 +39,9 @@ def line_kernel(dx: float, dy: float) -> np.ndarray:
     """Normalised (k, k) float32 PSF of a straight motion (dx, dy) px, centred, sub-pixel (bilinear splats)."""
     length = float(np.hypot(dx, dy))
     k = int(np.ceil(length)) // 2 * 2 + 3
-    psf = np.zeros((k, k), np.float32)
     c = k // 2
-    for t in np.linspace(-0.5, 0.5, max(2, int(4 * length) + 1)):
-        x, y = c + t * dx, c + t * dy
-        x0, y0 = int(np.floor(x)), int(np.floor(y))
-        fx, fy = x - x0, y - y0
-        psf[y0, x0] += (1 - fx) * (1 - fy)
-        psf[y0, x0 + 1] += fx * (1 - fy)
-        psf[y0 + 1, x0] += (1 - fx) * fy
-        psf[y0 + 1, x0 + 1] += fx * fy
-    return psf / psf.sum()
+    t = np.linspace(-0.5, 0.5, max(2, int(4 * length) + 1))
+    return splat(np.stack([c + t * dx, c + t * dy], 1), k)
 
 
 def _srgb_to_linear(x: np.ndarray) -> np.ndarray:

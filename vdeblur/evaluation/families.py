@@ -183,9 +183,14 @@ def trajectory_kernel(rng: np.random.Generator, length: float, size: int = 65) -
     pts = np.array(pts)
     span = np.sum(np.linalg.norm(np.diff(pts, axis=0), axis=1))
     pts = (pts - pts.mean(0)) * (length / span)
-    pts = np.clip(pts + size // 2, 0, size - 1.001)
+    return splat(np.clip(pts + size // 2, 0, size - 1.001), size)
+
+
+def splat(points: np.ndarray, size: int) -> np.ndarray:
+    """A (size, size) float32 kernel from (n, 2) sub-pixel (x, y) points, each spread bilinearly over its
+    four neighbours, normalised to sum 1 (points at most size - 1 - eps)."""
     k = np.zeros((size, size), np.float32)
-    for x, y in pts:
+    for x, y in points:
         x0, y0 = int(x), int(y)
         fx, fy = x - x0, y - y0
         k[y0, x0] += (1 - fx) * (1 - fy)

@@ -72,20 +72,11 @@ def check_video_output(input_path: str, output: str, overwrite: bool) -> Path | 
         if output == input_path:
             raise OutputError("output is the same as the input")
         return output
+    from ..paths import Written, check_written
+
     out = Path(output)
-    if out.exists() and out.is_dir():
-        raise OutputError(f"output is a directory: {out}")
-    if os.path.exists(input_path) and out.exists() and os.path.samefile(input_path, out):
-        raise OutputError("output is the same file as the input")
-    if Path(input_path).resolve() == out.resolve():
-        raise OutputError("output is the same file as the input")
-    if out.exists() and not overwrite:
-        raise OutputError(f"output exists: {out} (overwrite it with -y, or overwrite=True from Python)")
-    parent = out.parent if str(out.parent) else Path(".")
-    if not parent.is_dir():
-        raise OutputError(f"output directory does not exist: {parent}")
-    if not os.access(parent, os.W_OK | os.X_OK):
-        raise OutputError(f"output directory is not writable: {parent}")
+    # Identity, folder, name length, -y: the one rule every written path follows (vdeblur.paths).
+    check_written([input_path], [Written("output", output)], overwrite)
     if not out.suffix:
         raise OutputError(f"output needs a file extension to choose a container: {out}")
     if FileSink.format_for(out) is None:
