@@ -24,7 +24,7 @@ import gi
 
 gi.require_version("Gst", "1.0")
 gi.require_version("GstApp", "1.0")
-from gi.repository import Gst, GstApp  # noqa: E402,F401
+from gi.repository import Gst, GstApp  # noqa: E402,F401  (GstApp: appsrc/appsink's signals)
 
 import numpy as np  # noqa: E402
 

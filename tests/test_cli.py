@@ -151,7 +151,6 @@ def test_bench_flags_a_pipeline_faster_than_its_model_as_invalid():
 
 def test_sigterm_while_the_model_is_prepared_stops_at_once(tmp_path, tiny_weights):
     """A stop during the int8 quantization (a cold cache) ends the run within seconds with 143 (#25)."""
-    import os
     import signal
     import subprocess
     import sys

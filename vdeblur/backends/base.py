@@ -19,7 +19,7 @@ import importlib
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Callable, Protocol, runtime_checkable
 
-from ..config import ModelConfig, Precision
+from ..config import Precision
 from ..errors import BackendError
 
 if TYPE_CHECKING:       # the registry and the contract import without torch (a fast `vdeblur --help`)

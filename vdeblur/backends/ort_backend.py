@@ -6,7 +6,6 @@ swaps A and B; the returned frame and state are views of those buffers, valid un
 """
 from __future__ import annotations
 
-import os
 
 import numpy as np
 import onnxruntime as ort

@@ -31,8 +31,8 @@ def loader_missing() -> str | None:
         return f"GStreamer's tools are not installed (Debian: apt install {' '.join(DEBIAN_PACKAGES)})"
     r = subprocess.run([inspect, "python"], capture_output=True, text=True, timeout=60)
     if r.returncode != 0:
-        return (f"GStreamer's Python plugin loader is missing (Debian: apt install "
-                f"gstreamer1.0-python3-plugin-loader python3-gi python3-gst-1.0)")
+        return ("GStreamer's Python plugin loader is missing (Debian: apt install "
+                "gstreamer1.0-python3-plugin-loader python3-gi python3-gst-1.0)")
     system = loader_python()
     if system is not None and system != sys.version_info[:2]:
         return (f"GStreamer's plugin loader runs Python {system[0]}.{system[1]}, this environment is "

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import functools
 import logging
-import os
 from dataclasses import replace
 from fractions import Fraction
 from pathlib import Path
