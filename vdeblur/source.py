@@ -135,8 +135,11 @@ class Source:
     `passthrough` (audio, subtitles), in demux order."""
 
     def __init__(self, path: str, options: dict | None = None, input_format: str | None = None,
-                 timeout: float | tuple[float, float] | None = None, rate: Fraction | None = None):
-        """rate: the frame rate of an image sequence without a timestamps.csv (default 25)."""
+                 timeout: float | tuple[float, float] | None = None, rate: Fraction | None = None,
+                 read_ahead: bool = True):
+        """rate: the frame rate of an image sequence without a timestamps.csv (default 25). read_ahead:
+        decode up to the first frame now (its display matrix; a pipe is read once); False for a reader that
+        seeks at once (a batch chunk), which needs neither."""
         self.path = path
         self._read_timeout = timeout[1] if isinstance(timeout, tuple) else (timeout or 0)
         self.raw_pts = False              # True: frames keep the input's pts as they are (vdeblur.live re-times)
@@ -205,7 +208,8 @@ class Source:
             rate=self.video.average_rate, frames=self.video.frames or 0, pix_fmt=fmt, bit_depth=depth,
             codec=cc.name, colorspace=int(cc.colorspace or 2), color_range=int(cc.color_range or 0),
             color_primaries=int(cc.color_primaries or 2), color_trc=int(cc.color_trc or 2),
-            display_matrix=None if is_url(path) or (input_format and not pipe) else self._read_ahead(),
+            display_matrix=(None if is_url(path) or (input_format and not pipe) or not read_ahead
+                            else self._read_ahead()),
             duration_s=self._announced_duration())
         sar = getattr(cc, "sample_aspect_ratio", None)
         if sar and sar != 1:
@@ -481,4 +485,15 @@ class Source:
             self._index += 1
 
     def close(self) -> None:
+        """Stop the demux generator and flush the decoder before closing: a frame-threaded decoder freed
+        with pictures still in its threads can wait for ever (seen when a reader stops mid-stream)."""
+        if self._stream is not None:
+            self._stream.close()
+            self._stream = None
+        self._pending = []
+        try:
+            if self.video.codec_context is not None:
+                self.video.codec_context.flush_buffers()
+        except (av.error.FFmpegError, ValueError, AttributeError):
+            pass
         self.container.close()

@@ -143,21 +143,21 @@ def _open_at(path: str, warm: int | None):
     def frames(src):
         return (i for i in src.items() if isinstance(i, DecodedFrame))
 
-    source = Source(path)
+    source = Source(path, read_ahead=False)
     if warm is None:
         return source, frames(source)
     try:
         source.seek(warm)
     except av.error.FFmpegError:
         source.close()
-        source = Source(path)
+        source = Source(path, read_ahead=False)
         return source, frames(source)
     it = frames(source)
     first = next(it, None)
     if first is not None and first.pts > warm:
         it.close()
         source.close()
-        source = Source(path)
+        source = Source(path, read_ahead=False)
         return source, frames(source)
 
     def again():            # a generator (not itertools.chain): close() reaches the source's own
