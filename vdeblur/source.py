@@ -211,11 +211,14 @@ class Source:
             display_matrix=(None if is_url(path) or (input_format and not pipe) or not read_ahead
                             else self._read_ahead()),
             duration_s=self._announced_duration())
-        sar = getattr(cc, "sample_aspect_ratio", None)
-        if sar and sar != 1:
-            self.info = replace(self.info, sar=Fraction(sar))
+        self._carry_sar(cc)
         if sequence is not None:
             self._sequence_timing(sequence, rate)
+
+    def _carry_sar(self, cc) -> None:
+        sar = getattr(cc, "sample_aspect_ratio", None)
+        if sar and sar != 1:        # non-square pixels: the output keeps them (sinks.video)
+            self.info = replace(self.info, sar=Fraction(sar))
 
     def _sequence_timing(self, sequence: tuple[Path, list[Path], int], rate: Fraction | None) -> None:
         """The timestamps.csv vdeblur writes beside its image sequences gives each frame its pts and the
