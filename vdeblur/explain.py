@@ -168,10 +168,13 @@ class Explainer:
         source would give other frames, or none)."""
         import heapq
 
-        item = (correction, -index, rgb_in.copy(), rgb_out.copy())
+        key = (correction, -index)
+        if len(self._best) >= self.keep and key <= self._best[0][:2]:
+            return          # not among the most corrected: no copy (this runs on every frame)
+        item = (*key, rgb_in.copy(), rgb_out.copy())
         if len(self._best) < self.keep:
             heapq.heappush(self._best, item)
-        elif item[:2] > self._best[0][:2]:
+        else:
             heapq.heapreplace(self._best, item)
 
     @property
