@@ -21,7 +21,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from vdeblur.backends.ort_backend import OrtBackend  # noqa: E402
 from vdeblur.bench import _model_only, _warmup, hardware, synthetic_clip  # noqa: E402
 from vdeblur.config import EncodeConfig, ModelConfig, RunConfig  # noqa: E402
-from vdeblur.model.loading import load_model  # noqa: E402
+from vdeblur.backends.step import exported_step  # noqa: E402
 from vdeblur.pipeline import STAGES, run_file  # noqa: E402
 from vdeblur.stats import StageTimes  # noqa: E402
 
@@ -34,14 +34,14 @@ def main() -> None:
     ap.add_argument("--json")
     a = ap.parse_args()
     w, h = map(int, a.size.split("x"))
-    net, info = load_model("small")
+    step = exported_step("small")
     tmp = Path(tempfile.mkdtemp())
     clip = tmp / "clip.mp4"
     synthetic_clip(clip, a.frames, w, h)
     enc = EncodeConfig(preset="veryfast")
     # One session at a time: an idle session's spinning workers would steal the cores from another.
     def backend(kind: str) -> OrtBackend:
-        b = OrtBackend(net, 2, info, spin=kind == "spin")
+        b = OrtBackend(step, 2, spin=kind == "spin")
         _warmup(b, h, w, 1.0)
         return b
 

@@ -101,11 +101,27 @@ def step_windows(n: int, h: int = 72, w: int = 104, k: int = 3, seed: int = 0) -
     return [torch.rand(1, k, 3, h, w, generator=g) for _ in range(n)]
 
 
+def as_input(win, backend):
+    """A torch window as the backend takes it: numpy on the CPU, a tensor on its GPU (backends/base.py)."""
+    from vdeblur.ring import on_gpu
+
+    return win.to(backend.device) if on_gpu(backend.device) else win.numpy()
+
+
+def as_cpu(a):
+    """A backend's array (numpy, or a torch tensor anywhere) as a new float32 CPU tensor."""
+    import torch
+
+    if isinstance(a, np.ndarray):
+        return torch.from_numpy(np.array(a, dtype=np.float32))
+    return a.detach().float().cpu().clone()
+
+
 def run_backend(backend, wins: list, h: int, w: int) -> list:
     """Step a backend over the windows from a fresh state; the frames, copied to the CPU as float32."""
     state = backend.init_state(h, w)
     outs = []
     for win in wins:
-        out, state = backend.step(win.to(backend.device), state)
-        outs.append(out.detach().float().cpu().clone())
+        out, state = backend.step(as_input(win, backend), state)
+        outs.append(as_cpu(out))
     return outs

@@ -12,7 +12,7 @@ class FakeBackend(SimpleNamespace):
 
     def __init__(self):
         super().__init__(precision=Precision.INT8, window=3, margin=96,
-                         _net=SimpleNamespace(config=SimpleNamespace(widths=(16, 32, 64))))
+                         width=16)
 
 
 def cfg(**kw) -> RunConfig:

@@ -27,7 +27,8 @@ from vdeblur.backends.probe import cpu_model  # noqa: E402
 from vdeblur.backends.quantize import QUANT_VERSION, cpu_has_vnni  # noqa: E402
 from vdeblur.config import Precision  # noqa: E402
 from vdeblur.deblurrer import Deblurrer  # noqa: E402
-from vdeblur.model.loading import load_model, update_info, weights_path  # noqa: E402
+from vdeblur.backends.step import exported_step  # noqa: E402
+from vdeblur.model.loading import update_info, weights_path  # noqa: E402
 from vdeblur.training.clips import load_clip_folder  # noqa: E402
 
 MIN_PSNR_DB = 40.0
@@ -51,11 +52,11 @@ def main(argv=None) -> int:
     a = ap.parse_args(argv)
     if a.record and a.backend != "onnxruntime":
         raise SystemExit("--record takes the onnxruntime figures (the reference int8 runtime)")
-    net, info = load_model(a.model)
+    step = exported_step(a.model)
     make = OrtBackend
     if a.backend == "openvino":
         from vdeblur.backends.openvino_backend import OpenVinoBackend as make
-    runs = {p: Deblurrer(make(net, info=info, precision=p), scene_cut=False) for p in (Precision.FP32, Precision.INT8)}
+    runs = {p: Deblurrer(make(step, precision=p), scene_cut=False) for p in (Precision.FP32, Precision.INT8)}
     report: dict = {"model": a.model, "backend": a.backend, "cpu": cpu_model(), "vnni": cpu_has_vnni(), "quant_version": QUANT_VERSION,
                     "frames_per_clip": a.frames, "sets": {}}
     ok = True

@@ -21,7 +21,6 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
-import torch
 
 from .backends import open_backend
 from .backends.probe import cpu_model
@@ -29,6 +28,7 @@ from .config import EncodeConfig, ModelConfig, Precision, RunConfig
 from .errors import VdeblurError
 from .geometry import FrameGeometry
 from .pipeline import STAGES, Interrupted, run_file
+from .ring import on_gpu
 from .report import model_name
 from .source import is_live
 from .stats import StageTimes, summarize
@@ -99,17 +99,23 @@ def hardware() -> dict:
     except AttributeError:
         pass
     info["cpu"] = cpu_model()
-    versions = {"torch": torch.__version__}
-    for mod in ("onnxruntime", "av", "numpy"):
+    import importlib.metadata
+
+    versions = {}
+    for dist in ("torch", "onnxruntime", "openvino", "av", "numpy"):
         try:
-            versions[mod] = __import__(mod).__version__
-        except ImportError:
+            versions[dist] = importlib.metadata.version(dist)
+        except importlib.metadata.PackageNotFoundError:
             pass
     from . import __version__
 
     versions["vdeblur"] = __version__
     info["versions"] = versions
-    if torch.cuda.is_available():
+    from .backends import cuda_available
+
+    if cuda_available():
+        import torch
+
         info["gpu"] = torch.cuda.get_device_name()
         info["cuda"] = torch.version.cuda
         try:
@@ -122,14 +128,26 @@ def hardware() -> dict:
     return info
 
 
+def _window(backend, ph: int, pw: int):
+    """A random (1, K, 3, ph, pw) window as the backend takes it: numpy on the CPU, a tensor on its GPU."""
+    if on_gpu(backend.device):
+        import torch
+
+        return torch.rand(1, backend.window, 3, ph, pw).to(backend.device)
+    return np.random.default_rng(0).random((1, backend.window, 3, ph, pw), dtype=np.float32)
+
+
 def _warmup(backend, h: int, w: int, seconds: float) -> None:
     ph, pw = FrameGeometry(h, w, backend.stride).padded
-    win = torch.rand(1, backend.window, 3, ph, pw).to(backend.device)
+    win = _window(backend, ph, pw)
     state = backend.init_state(ph, pw)
+    cuda = on_gpu(backend.device)
     t_end = time.perf_counter() + seconds
     while True:
         _, state = backend.step(win, state)
-        if backend.device.type == "cuda":
+        if cuda:
+            import torch
+
             torch.cuda.synchronize()
         if time.perf_counter() >= t_end:
             break
@@ -138,9 +156,11 @@ def _warmup(backend, h: int, w: int, seconds: float) -> None:
 def _model_only(backend, h: int, w: int, frames: int, max_s: float = 10.0) -> dict:
     """The model step alone on a resident window (no decode, no transfers for GPU backends)."""
     ph, pw = FrameGeometry(h, w, backend.stride).padded
-    win = torch.rand(1, backend.window, 3, ph, pw).to(backend.device)
+    win = _window(backend, ph, pw)
     state = backend.init_state(ph, pw)
-    cuda = backend.device.type == "cuda"
+    cuda = on_gpu(backend.device)
+    if cuda:
+        import torch
     host, gpu = [], []
     t0 = time.perf_counter()
     for _ in range(frames):
@@ -178,10 +198,12 @@ def run_one(bc: BenchConfig, tmp: Path) -> tuple[dict, dict]:
     w, h = src.info.width, src.info.height
     src.close()
     backend = open_backend(bc.model, log=log.info, size=(h, w))
-    cuda = backend.device.type == "cuda"
+    cuda = on_gpu(backend.device)
     try:
         _warmup(backend, h, w, bc.warmup_s)
         if cuda:
+            import torch
+
             torch.cuda.reset_peak_memory_stats()
         timer = StageTimes(STAGES)
         out = tmp / "bench_out.mp4"
@@ -205,7 +227,7 @@ def run_one(bc: BenchConfig, tmp: Path) -> tuple[dict, dict]:
             "peak_rss_mb_process": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
         }
         if cuda:
-            result["peak_gpu_mem_mb"] = torch.cuda.max_memory_allocated() / 2**20
+            result["peak_gpu_mem_mb"] = torch.cuda.max_memory_allocated() / 2**20  # noqa: F821 - imported above
         result["warnings"] = warnings_for(result)
         return result, {k: list(v) for k, v in timer.samples.items()}
     finally:

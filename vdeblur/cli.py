@@ -442,7 +442,7 @@ def _bench(a) -> int:
         try:
             import matplotlib  # noqa: F401
         except ImportError:
-            raise VdeblurError("--plot needs matplotlib (pip install matplotlib)") from None
+            raise VdeblurError("--plot needs matplotlib (pip install 'vdeblur[plot]')") from None
     bc = BenchConfig(
         input=a.input, size=parse_size(a.synthetic or "640x360"), frames=a.frames, warmup_s=a.warmup_s,
         model=_model_config(a), encode=_encode_config(a))
@@ -460,10 +460,6 @@ def _bench(a) -> int:
 
 
 def _export(a) -> int:
-    from .backends.onnx_export import export_onnx
-    from .model.loading import load_model
-
-
     out = Path(a.output)
     if out.is_dir():
         raise OutputError(f"output is a directory: {out}")
@@ -471,17 +467,21 @@ def _export(a) -> int:
         raise OutputError(f"output exists: {out} (use -y to overwrite)")
     if not (out.parent if str(out.parent) else Path(".")).is_dir():
         raise OutputError(f"output directory does not exist: {out.parent}")
-    net, _ = load_model(a.model)
+    from .backends.cache import atomic_write
+    from .backends.step import exported_step, write_spec
+
+    step = exported_step(a.model)
     if a.precision == "int8":
-        from .backends.engine_cache import atomic_write
         from .backends.quantize import cached_int8
 
-        path = out
-        # Copied from the cache (quantized there once) through a temporary beside OUTPUT: never half-written.
-        atomic_write(out, cached_int8(net, a.calibrate).read_bytes())
+        src = cached_int8(step, a.calibrate)
     else:
-        path = export_onnx(net, out)
-    log.info(f"wrote {path}")
+        src = step.onnx
+    # Copied from the cache (exported or quantized there once) through a temporary beside OUTPUT: never
+    # half-written; its StepSpec goes beside it, so the file runs as it is.
+    atomic_write(out, src.read_bytes())
+    write_spec(out, step.spec)
+    log.info(f"wrote {out}")
     return 0
 
 

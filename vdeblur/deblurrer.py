@@ -2,6 +2,9 @@
 
 preprocess (uint8 HWC -> float CHW, reflect-pad to the stride) -> ring buffer -> backend.step(window,
 state) -> postprocess (crop, clamp, uint8 HWC).
+
+Arrays are numpy on the CPU (no torch on the ONNX Runtime / OpenVINO path) and torch tensors on a GPU
+(imported only there), as the backend contract says (backends/base.py).
 """
 from __future__ import annotations
 
@@ -10,38 +13,49 @@ from typing import Iterable, Iterator
 
 import cv2
 import numpy as np
-import torch
 
 from .geometry import FrameGeometry, TileGrid
-from .ring import FrameRing
+from .ring import FrameRing, on_gpu
 from .scenecut import SceneCutDetector
 
+_SCALE = np.float32(1 / 255)
 
-def _pad_in_place(slot: torch.Tensor, h: int, w: int) -> None:
-    """Fill slot[:, h:, :] and slot[:, :, w:] as F.pad would: reflect, or replicate where the frame is too
-    small to reflect."""
+
+def _pad_in_place(slot, h: int, w: int) -> None:
+    """Fill slot[:, h:, :] and slot[:, :, w:] of a (C, PH, PW) array (numpy or torch) as F.pad would:
+    reflect, or replicate where the frame is too small to reflect."""
     ph, pw = slot.shape[1:]
     reflect = pw - w < w and ph - h < h
     if pw > w:
         p = pw - w
-        src = slot[:, :h, w - 1 - p:w - 1].flip(-1) if reflect else slot[:, :h, w - 1:w].expand(-1, -1, p)
-        slot[:, :h, w:].copy_(src)
+        cols = list(range(w - 2, w - 2 - p, -1)) if reflect else [w - 1] * p
+        slot[:, :h, w:] = slot[:, :h, cols]
     if ph > h:
         p = ph - h
-        src = slot[:, h - 1 - p:h - 1, :].flip(-2) if reflect else slot[:, h - 1:h, :].expand(-1, p, -1)
-        slot[:, h:, :].copy_(src)
+        rows = list(range(h - 2, h - 2 - p, -1)) if reflect else [h - 1] * p
+        slot[:, h:, :] = slot[:, rows, :]
 
 
-def to_uint8_hwc(chw: torch.Tensor) -> np.ndarray:
+def _to_float_chw(dst, hwc) -> None:
+    """dst (3, h, w) float32 view <- hwc (h, w, 3) uint8 / 255, in place (numpy, or torch on a GPU)."""
+    if isinstance(dst, np.ndarray):
+        np.multiply(hwc.transpose(2, 0, 1), _SCALE, out=dst)
+    else:
+        dst.copy_(hwc.permute(2, 0, 1))
+        dst.mul_(1 / 255)
+
+
+def to_uint8_hwc(chw):
     """(3, H, W) float in [0, 1] (out-of-range values allowed) -> new (H, W, 3) uint8, rounded and
-    saturated."""
-    if chw.device.type == "cpu" and chw.dtype == torch.float32:
-        # OpenCV saturates and rounds in one SIMD pass per plane: a quarter of the time of the torch chain
-        # below on a 2-core CPU, where every millisecond outside inference costs pipeline throughput.
-        planes = chw.numpy()
+    saturated: a numpy array for a numpy input, a torch tensor on the input's device for a torch input."""
+    if isinstance(chw, np.ndarray):
+        # OpenCV saturates and rounds in one SIMD pass per plane: a quarter of the time of the numpy chain
+        # on a 2-core CPU, where every millisecond outside inference costs pipeline throughput.
+        planes = chw.astype(np.float32, copy=False)
         return cv2.merge([cv2.multiply(p, 255.0, dtype=cv2.CV_8U) for p in planes])
-    y = chw.clamp(0, 1).mul(255).round_().to(torch.uint8).permute(1, 2, 0)
-    return np.ascontiguousarray(y.cpu().numpy())
+    import torch
+
+    return chw.clamp(0, 1).mul(255).round_().to(torch.uint8).permute(1, 2, 0)
 
 
 class Deblurrer:
@@ -81,12 +95,14 @@ class Deblurrer:
         self.geometry = FrameGeometry(h, w, stride)
         self._padded = ph, pw = self.geometry.padded
         self.ring = FrameRing(self.backend.window, (3, ph, pw), device=self.backend.device)
-        self._cuda = self.ring.device.type == "cuda"
+        self._cuda = on_gpu(self.backend.device)
         if self._cuda:
+            import torch
+
             # Frames cross the bus as uint8 (a quarter of float32) from page-locked staging buffers, so the
             # copies are asynchronous on the current stream, the one the backend runs on.
             self._pin_in = torch.empty((h, w, 3), dtype=torch.uint8, pin_memory=True)
-            self._dev_in = torch.empty((h, w, 3), dtype=torch.uint8, device=self.ring.device)
+            self._dev_in = torch.empty((h, w, 3), dtype=torch.uint8, device=self.backend.device)
             self._pin_out = torch.empty((h, w, 3), dtype=torch.uint8, pin_memory=True)
         self.state = self.backend.init_state(ph, pw)
 
@@ -96,13 +112,18 @@ class Deblurrer:
         self.geometry = FrameGeometry(*grid.window_size, self.backend.stride)     # one tile's padding
         self._padded = ph, pw = self.geometry.padded
         device = self.backend.device
-        self.ring = FrameRing(self.backend.window, (h, w, 3), device=device, dtype=torch.uint8, contiguous=False)
-        self._cuda = self.ring.device.type == "cuda"
+        self.ring = FrameRing(self.backend.window, (h, w, 3), device=device, dtype="uint8", contiguous=False)
+        self._cuda = on_gpu(device)
         if self._cuda:
+            import torch
+
             self._pin_in = torch.empty((h, w, 3), dtype=torch.uint8, pin_memory=True)
             self._pin_out = torch.empty((h, w, 3), dtype=torch.uint8, pin_memory=True)
-        self._out = torch.empty((h, w, 3), dtype=torch.uint8, device=device)
-        self._tile_window = torch.empty((1, self.backend.window, 3, ph, pw), device=device)
+            self._out = torch.empty((h, w, 3), dtype=torch.uint8, device=device)
+            self._tile_window = torch.empty((1, self.backend.window, 3, ph, pw), device=device)
+        else:
+            self._out = np.empty((h, w, 3), dtype=np.uint8)
+            self._tile_window = np.empty((1, self.backend.window, 3, ph, pw), dtype=np.float32)
         self.state = [self.backend.init_state(ph, pw, slot=i) for i in range(len(grid.tiles))]
 
     def _forget(self) -> None:
@@ -148,21 +169,19 @@ class Deblurrer:
         if self._cuda:
             np.copyto(self._pin_in.numpy(), rgb)
             self._dev_in.copy_(self._pin_in, non_blocking=True)
-            body.copy_(self._dev_in.permute(2, 0, 1))
+            _to_float_chw(body, self._dev_in)
         else:
-            body.copy_(torch.from_numpy(rgb).permute(2, 0, 1))
-        body.mul_(1 / 255)
+            _to_float_chw(body, rgb)
         _pad_in_place(slot, h, w)
         self.ring.commit()
         t0 = self._tick("preprocess", t0)
         out, self.state = self.backend.step(self.ring.window()[None], self.state)
-        if out.device.type == "cuda":
-            torch.cuda.current_stream().synchronize()
+        if self._cuda:
+            self._sync()
         t0 = self._tick("inference", t0)
         if self._cuda:
-            y = self.geometry.crop(out[0]).clamp(0, 1).mul(255).round_().to(torch.uint8).permute(1, 2, 0)
-            self._pin_out.copy_(y, non_blocking=True)
-            torch.cuda.current_stream().synchronize()
+            self._pin_out.copy_(to_uint8_hwc(self.geometry.crop(out[0])), non_blocking=True)
+            self._sync()
             result = self._pin_out.numpy().copy()
         else:
             result = to_uint8_hwc(self.geometry.crop(out[0]))
@@ -173,16 +192,15 @@ class Deblurrer:
         times = dict.fromkeys(("preprocess", "inference", "postprocess"), 0.0)
         if self._cuda:
             np.copyto(self._pin_in.numpy(), rgb)
-            self.ring.push(self._pin_in.to(self.ring.device, non_blocking=True))
+            self.ring.push(self._pin_in.to(self.backend.device, non_blocking=True))
         else:
-            self.ring.push(torch.from_numpy(rgb))
+            self.ring.push(rgb)
         frames = self.ring.frames()                 # K x (H, W, 3) uint8, oldest first
         win = self._tile_window[0]                  # (K, 3, ph, pw) float
         for i, t in enumerate(self.grid.tiles):
             th, tw = t.y1 - t.y0, t.x1 - t.x0
             for k, frame in enumerate(frames):
-                win[k, :, :th, :tw].copy_(frame[t.y0:t.y1, t.x0:t.x1].permute(2, 0, 1))
-            win[:, :, :th, :tw].mul_(1 / 255)
+                _to_float_chw(win[k, :, :th, :tw], frame[t.y0:t.y1, t.x0:t.x1])
             for k in range(win.shape[0]):
                 _pad_in_place(win[k], th, tw)
             t1 = time.perf_counter()
@@ -191,25 +209,27 @@ class Deblurrer:
             t0 = time.perf_counter()
             times["inference"] += t0 - t1
             core = out[0, :, t.cy0 - t.y0:t.cy1 - t.y0, t.cx0 - t.x0:t.cx1 - t.x0]
-            dst = self._out[t.cy0:t.cy1, t.cx0:t.cx1]
-            if core.device.type == "cpu" and core.dtype == torch.float32:
-                dst.numpy()[:] = to_uint8_hwc(core)
-            else:
-                dst.copy_(core.clamp(0, 1).mul(255).round_().to(torch.uint8).permute(1, 2, 0))
+            self._out[t.cy0:t.cy1, t.cx0:t.cx1] = to_uint8_hwc(core)
             t1 = time.perf_counter()
             times["postprocess"] += t1 - t0
             t0 = t1
         if self._cuda:
             self._pin_out.copy_(self._out, non_blocking=True)
-            torch.cuda.current_stream().synchronize()
+            self._sync()
             result = self._pin_out.numpy().copy()
         else:
-            result = self._out.numpy().copy()
+            result = self._out.copy()
         times["postprocess"] += time.perf_counter() - t0
         if self.timer is not None:
             for stage, seconds in times.items():
                 self.timer.add(stage, seconds * 1e3)
         return result
+
+    @staticmethod
+    def _sync() -> None:
+        import torch
+
+        torch.cuda.current_stream().synchronize()
 
     def __call__(self, frames: Iterable[np.ndarray]) -> Iterator[np.ndarray]:
         for rgb in frames:

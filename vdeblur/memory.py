@@ -41,8 +41,7 @@ class MemoryPlan:
 
 
 def _step_bytes(backend) -> float:
-    widths = getattr(getattr(backend, "_net", None) or getattr(backend, "net", None), "config", None)
-    scale = widths.widths[0] / 16 if widths is not None else 1.0
+    scale = getattr(backend, "width", 16) / 16      # feature channels at full resolution (small: 16)
     return STEP_BYTES_PER_PX.get(backend.precision, 290) * scale
 
 

@@ -17,8 +17,6 @@ from contextlib import ExitStack, contextmanager
 from dataclasses import replace
 from pathlib import Path
 
-import torch
-
 from . import files
 from .backends import open_backend
 from .backends.base import entry
@@ -28,6 +26,7 @@ from .errors import DamagedInput, InputError, Interrupted, ModelError, OutputClo
 from .memory import plan_memory
 from .paths import REPORT_SUFFIXES, Written, check_written
 from .report import run_summary, write_summary
+from .ring import on_gpu
 from .sinks import check_output, open_sink
 from .sinks.video import PIPE_FORMATS, check_encode, raw_encode
 from .urls import pipe_target
@@ -46,7 +45,7 @@ STAGES = ["decode", "preprocess", "inference", "postprocess", "encode", "end_to_
 STOP_SIGNALS = tuple(getattr(signal, n) for n in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, n))
 
 
-def codec_idle(cfg: RunConfig, device: torch.device, live: bool) -> bool:
+def codec_idle(cfg: RunConfig, device, live: bool) -> bool:
     """Whether the decode and encode threads run at idle priority (Linux SCHED_IDLE).
 
     In file mode with inference on the CPU, the model uses every core and is the bottleneck: each time a
@@ -56,7 +55,7 @@ def codec_idle(cfg: RunConfig, device: torch.device, live: bool) -> bool:
     normal priority: there, decoding late means latency."""
     if cfg.codec_idle is not None:
         return cfg.codec_idle
-    return device.type == "cpu" and not live
+    return not on_gpu(device) and not live
 
 
 def open_source(cfg: RunConfig, live: bool, stop=None):
@@ -163,6 +162,11 @@ def check_run(cfg: RunConfig):
     if cfg.explain_path is not None:
         check_output(cfg.input, cfg.explain_path, cfg.overwrite)
     if cfg.explain_path is not None or cfg.report_path is not None:
+        import importlib.util
+
+        missing = [m for m in ("torch", "matplotlib")[:2 if cfg.report_path else 1] if not importlib.util.find_spec(m)]
+        if missing:
+            raise UsageError(f"--explain and --report need {' and '.join(missing)} (pip install 'vdeblur[explain]')")
         from . import explain
 
         if not explain.WEIGHTS.exists():

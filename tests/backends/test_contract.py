@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from clips import run_backend, step_windows
+from clips import as_cpu, as_input, run_backend, step_windows
 
 from vdeblur.backends import Backend, StateBuffers, backend_names, open_backend
 from vdeblur.backends.base import entry
@@ -74,11 +74,11 @@ def test_state_slots_are_independent(name):
         s0, s1 = b.init_state(H, W, slot=0), b.init_state(H, W, slot=1)
         got = []
         for a, o in zip(frames(4), other):
-            out, s0 = b.step(a.to(b.device), s0)
-            got.append(out.detach().float().cpu().clone())
-            kept = [t.detach().float().cpu().clone() for t in s0]
-            _, s1 = b.step(o.to(b.device), s1)
-            assert all(torch.equal(k, t.detach().float().cpu()) for k, t in zip(kept, s0))
+            out, s0 = b.step(as_input(a, b), s0)
+            got.append(as_cpu(out))
+            kept = [as_cpu(t) for t in s0]
+            _, s1 = b.step(as_input(o, b), s1)
+            assert all(torch.equal(k, as_cpu(t)) for k, t in zip(kept, s0))
         tol = TOLERANCE[b.precision.value]
         assert max((x - y).abs().max().item() for x, y in zip(alone, got)) <= tol
     finally:

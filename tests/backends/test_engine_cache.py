@@ -115,7 +115,7 @@ def test_profile_parse_check_cover():
 def test_the_fallback_cache_is_never_a_folder_someone_else_controls(tmp_path):
     import os
 
-    from vdeblur.backends.onnx_export import private_dir
+    from vdeblur.backends.cache import private_dir
 
     mine = private_dir(tmp_path / "fresh")
     assert mine == tmp_path / "fresh" and (os.stat(mine).st_mode & 0o777) == 0o700
@@ -164,7 +164,7 @@ def test_a_full_cache_disk_falls_back_to_a_private_temporary(tiny_weights, monke
         return real(module, path, *a, **k)
 
     monkeypatch.setattr(onnx_export, "export_onnx", full_then_fine)
-    monkeypatch.setattr(onnx_export, "GRAPH_VERSION", onnx_export.GRAPH_VERSION + 1000)   # not cached yet
+    monkeypatch.setattr(onnx_export, "GRAPH_TAG", onnx_export.GRAPH_TAG + "-full-disk")   # not cached yet
     with caplog.at_level("WARNING", logger="vdeblur"):
         path = onnx_export.cached_onnx(net)
     assert path.exists() and "vdeblur-onnx-" in str(path.parent) and "No space left" in caplog.text

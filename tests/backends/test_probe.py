@@ -6,7 +6,7 @@ import json
 import pytest
 
 from vdeblur.backends import probe
-from vdeblur.backends.onnx_export import cache_dir
+from vdeblur.backends.cache import cache_dir
 from vdeblur.config import ModelConfig, Precision
 from vdeblur.model.loading import load_model
 
@@ -45,12 +45,12 @@ def test_measured_once_then_cached(tiny_weights, monkeypatch, caplog):
 
 
 def test_a_damaged_cache_entry_is_measured_again(tiny_weights, monkeypatch):
-    from vdeblur.backends.onnx_export import weights_digest
+    from vdeblur.backends.step import exported_step
 
     cfg = ModelConfig(spec=str(tiny_weights))
     monkeypatch.setattr(probe, "PROBE_S", 0.05)
-    net, info = load_model(str(tiny_weights))
-    entry = cache_dir() / "auto" / f"{probe.cache_key(cfg, weights_digest(net), (40, 48), probe.candidates(cfg, info))}.json"
+    step = exported_step(str(tiny_weights))
+    entry = cache_dir() / "auto" / f"{probe.cache_key(cfg, step.spec.digest, (40, 48), probe.candidates(cfg, step.info))}.json"
     probe.choose(cfg, (40, 48)).close()
     assert entry.exists()
     entry.write_text("{not json")

@@ -10,6 +10,7 @@ from vdeblur.backends import open_backend
 from vdeblur.backends.base import cpu_precision, int8_validated
 from vdeblur.config import ModelConfig, Precision
 from vdeblur.errors import BackendError
+from vdeblur.backends.step import exported_step
 from vdeblur.model.loading import load_model
 
 onnx = pytest.importorskip("onnx")
@@ -26,8 +27,7 @@ def psnr(a: np.ndarray, b: np.ndarray) -> float:
 
 
 def test_output_path_and_lstm_memory_stay_fp32(tiny_weights):
-    net, _ = load_model(str(tiny_weights))
-    path = quantize.cached_int8(net)
+    path = quantize.cached_int8(exported_step(str(tiny_weights)))
     m = onnx.load(str(path))
     producer = {o: n for n in m.graph.node for o in n.output}
     # The state outputs and the frame are written by float ops, not by a DequantizeLinear of an 8-bit tensor.
@@ -40,12 +40,12 @@ def test_output_path_and_lstm_memory_stay_fp32(tiny_weights):
 
 
 def test_cached_once_and_keyed_on_reduce_range(tiny_weights, monkeypatch):
-    net, _ = load_model(str(tiny_weights))
-    a = quantize.cached_int8(net, reduce_range=False)
+    step = exported_step(str(tiny_weights))
+    a = quantize.cached_int8(step, reduce_range=False)
     calls = []
     monkeypatch.setattr(quantize, "quantize_onnx", lambda *a, **k: calls.append(1))
-    assert quantize.cached_int8(net, reduce_range=False) == a and not calls
-    assert "-rr-" in quantize.int8_path(net, quantize.calibration_videos(), True).name
+    assert quantize.cached_int8(step, reduce_range=False) == a and not calls
+    assert "-rr-" in quantize.int8_path(step, quantize.calibration_videos(), True).name
 
 
 def test_calibration_source_errors(tmp_path):

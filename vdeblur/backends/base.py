@@ -4,9 +4,13 @@ A backend runs one recurrent step of the network:
 
     init_state(h, w, slot=0) -> state      zeroed state for padded frames of h x w (FrameGeometry.padded);
                                            slot: an independent state (one per tile), see below
-    step(window, state) -> (frame, state)  window (1, K, 3, h, w) float32 [0, 1] on `device`;
-                                           frame (1, 3, h, w) float32, nominally [0, 1]
+    step(window, state) -> (frame, state)  window (1, K, 3, h, w) float32 [0, 1]; frame (1, 3, h, w) float32,
+                                           nominally [0, 1]
     close()
+
+Arrays: on the CPU (device "cpu") windows and frames are numpy arrays, so the ONNX Runtime and OpenVINO
+engines and everything around them run without torch; on a GPU (device "cuda...") they are torch tensors on
+that device. The state is the engine's own (opaque to the caller).
 
 Buffer ownership: the frame step() returns may be a view of the backend's own buffers, valid until the
 next step() or init_state(); a caller that keeps a frame copies it (the Deblurrer converts it at once).
@@ -17,47 +21,63 @@ from __future__ import annotations
 
 import importlib
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Callable, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Callable, Protocol, runtime_checkable
 
 from ..config import Precision
 from ..errors import BackendError
 
 if TYPE_CHECKING:       # the registry and the contract import without torch (a fast `vdeblur --help`)
-    import torch
+    from .step import StepSpec
 
-State = tuple   # tuple[torch.Tensor, ...]: the recurrent state, in the order of the backend's state names
+State = tuple   # the recurrent state's arrays, in the order of the backend's state names
+Array = Any     # numpy.ndarray on the CPU, torch.Tensor on a GPU
 
 
 @runtime_checkable
 class Backend(Protocol):
     name: str
-    device: torch.device
+    device: Any                     # "cpu", or a torch.device / "cuda:N" string for GPU engines
     precision: Precision
     window: int                     # K, frames per window (oldest first)
     stride: int                     # frames are padded to multiples of this
     state_names: list[str]          # the state's tensor names, the same in every backend and the ONNX
     info: dict                      # the weights' metadata
     margin: int                     # px of context a tile needs on each side: the step's receptive field
+    width: int                      # feature channels at full resolution (the memory planner's scale)
 
     def init_state(self, h: int, w: int, slot: int = 0) -> State: ...
 
-    def step(self, window: torch.Tensor, state: State) -> tuple[torch.Tensor, State]: ...
+    def step(self, window: Array, state: State) -> tuple[Array, State]: ...
 
     def close(self) -> None: ...
 
 
 class NetBackend:
-    """The contract's attributes, taken from the network a backend runs."""
+    """The contract's attributes, taken from the network a backend runs (torch engines) or from the
+    StepSpec of its exported step (ONNX engines)."""
 
     name = ""
 
-    def _adopt(self, net, device: torch.device, precision: Precision, info: dict | None) -> None:
+    def _adopt_spec(self, spec: StepSpec, precision: Precision, info: dict | None) -> None:
+        self.device = "cpu"
+        self.precision = precision
+        self.info = info or {}
+        self.spec = spec
+        self.window = spec.window
+        self.stride = spec.stride
+        self.state_names = list(spec.state_names)
+        self.width = spec.width
+        radius = spec.receptive_radius
+        self._receptive = lambda: radius
+
+    def _adopt(self, net, device, precision: Precision, info: dict | None) -> None:
         self.device = device
         self.precision = precision
         self.info = info or {}
         self.window = net.window
         self.stride = net.stride
         self.state_names = net.state_names
+        self.width = net.config.widths[0]
         self._receptive = net.receptive_radius     # measured on first use (tiles only)
 
     @property
@@ -73,12 +93,13 @@ class StateBuffers:
     A slot is one independent recurrent state (the pipeline uses slot 0; tiles use one slot each), so
     stepping one slot never overwrites another's. reset(shapes, slot) zeroes and returns the slot's set A
     (reallocating the slot's sets when the shapes change); outputs_for(state) is the set of the same slot
-    that the incoming state is not using, where the step writes the new state.
+    that the incoming state is not using, where the step writes the new state. Tensors are numpy arrays
+    (CPU engines) or torch tensors (TensorRT).
     """
 
-    def __init__(self, make: Callable[[tuple[int, ...], int], torch.Tensor]):
+    def __init__(self, make: Callable[[tuple[int, ...], int], Any]):
         self._make = make               # (shape, index in the state) -> new tensor
-        self._slots: dict[int, tuple[list, list[torch.Tensor], list[torch.Tensor]]] = {}
+        self._slots: dict[int, tuple[list, list, list]] = {}
         self._owner: dict[int, tuple[int, int]] = {}    # data_ptr of a set's first tensor -> (slot, 0 A / 1 B)
 
     def reset(self, shapes: list[tuple[int, ...]], slot: int = 0) -> State:
@@ -86,24 +107,29 @@ class StateBuffers:
         if held is None or held[0] != list(shapes):
             if held is not None:
                 for t in (held[1][0], held[2][0]):
-                    self._owner.pop(t.data_ptr(), None)
+                    self._owner.pop(_address(t), None)
             a = [self._make(tuple(s), i) for i, s in enumerate(shapes)]
             b = [self._make(tuple(s), i) for i, s in enumerate(shapes)]
             held = self._slots[slot] = (list(shapes), a, b)
-            self._owner[a[0].data_ptr()] = (slot, 0)
-            self._owner[b[0].data_ptr()] = (slot, 1)
+            self._owner[_address(a[0])] = (slot, 0)
+            self._owner[_address(b[0])] = (slot, 1)
         for t in held[1]:
-            t.zero_()
+            t[...] = 0
         return tuple(held[1])
 
-    def outputs_for(self, state: State) -> list[torch.Tensor]:
-        slot, which = self._owner.get(state[0].data_ptr(), (0, 1)) if state else (0, 1)
+    def outputs_for(self, state: State) -> list:
+        slot, which = self._owner.get(_address(state[0]), (0, 1)) if state else (0, 1)
         _, a, b = self._slots[slot]
         return b if which == 0 else a
 
     @property
     def slots(self) -> int:
         return len(self._slots)
+
+
+def _address(t) -> int:
+    """Where an array's data starts (numpy or torch)."""
+    return t.data_ptr() if hasattr(t, "data_ptr") else t.ctypes.data
 
 
 def int8_validated(info: dict | None) -> bool:

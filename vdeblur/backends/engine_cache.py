@@ -9,18 +9,18 @@ the same engine again.
 """
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
 import logging
 import os
-import tempfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Callable
 
 from ..config import ShapeProfile
-from ..files import new_file_mode
+from .cache import atomic_write, cache_dir, locked, sha256_file
+
+__all__ = ["EngineCache", "EngineSpec", "atomic_write", "default_root", "sha256_file"]
 
 log = logging.getLogger("vdeblur")
 
@@ -38,14 +38,6 @@ class EngineSpec:
         return hashlib.sha256(blob).hexdigest()[:24]
 
 
-def sha256_file(path: str | Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
 def default_root() -> Path:
     """$VDEBLUR_ENGINES, else the repository's engines/ in a source checkout, else the user cache."""
     env = os.environ.get("VDEBLUR_ENGINES")
@@ -54,40 +46,7 @@ def default_root() -> Path:
     repo = Path(__file__).resolve().parents[2] / "engines"
     if repo.is_dir() and os.access(repo, os.W_OK):
         return repo
-    from .onnx_export import cache_dir
-
     return cache_dir() / "engines"
-
-
-@contextlib.contextmanager
-def _locked(path: Path):
-    """Exclusive advisory lock on `path` (created if needed) for the duration of the block."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "a+") as f:
-        try:
-            import fcntl
-        except ImportError:   # not POSIX: no cross-process lock, builds may repeat but stay atomic
-            yield
-            return
-        fcntl.flock(f.fileno(), fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(f.fileno(), fcntl.LOCK_UN)
-
-
-def atomic_write(path: Path, data: bytes) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=str(path.parent))
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, new_file_mode())
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
 
 
 class EngineCache:
@@ -111,7 +70,7 @@ class EngineCache:
         """
         self.root.mkdir(parents=True, exist_ok=True)
         path = self.path(spec, label)
-        with _locked(path.with_suffix(".lock")):
+        with locked(path.with_suffix(".lock")):
             # Checked inside the lock: another process may have finished this build while we waited.
             if path.exists():
                 try:
@@ -121,7 +80,7 @@ class EngineCache:
                 except Exception as e:
                     log.warning(f"cached TensorRT engine {path} is unusable ({e}); rebuilding")
             tc_path = self.timing_cache_path(spec)
-            with _locked(tc_path.with_suffix(".lock")):
+            with locked(tc_path.with_suffix(".lock")):
                 timing = tc_path.read_bytes() if tc_path.exists() else None
             log.info(f"building TensorRT engine {path.name} ({spec.precision}, profile {spec.profile}); "
                      "this takes minutes once, then it is cached")
@@ -130,6 +89,6 @@ class EngineCache:
             atomic_write(path, data)
             path.with_suffix(".json").write_text(json.dumps({**asdict(spec), "key": spec.key()}, indent=1))
             if new_timing:
-                with _locked(tc_path.with_suffix(".lock")):
+                with locked(tc_path.with_suffix(".lock")):
                     atomic_write(tc_path, new_timing)
             return engine

@@ -1,4 +1,5 @@
-"""Export one recurrent step to ONNX: window + state in, frame + state out, dynamic height and width."""
+"""Export one recurrent step to ONNX: window + state in, frame + state out, dynamic height and width; and
+its StepSpec (step.py), written beside it. The torch side of step.py: only exporting needs the network."""
 from __future__ import annotations
 
 import errno
@@ -10,15 +11,23 @@ from pathlib import Path
 
 import torch
 
-from ..model.net import DeblurNet
 from ..files import new_file_mode
+from ..model.net import DeblurNet
+from .cache import cache_dir, record_digest, recorded
+from .step import GRAPH_TAG, OPSET, ExportedStep, StepSpec, read_spec, write_spec
 
-OPSET = 17
-# Bumped whenever DeblurNet's exported graph changes for the same weights, so old cached files are not reused.
-GRAPH_VERSION = 5
 
 
-def io_names(net: DeblurNet) -> tuple[list[str], list[str]]:
+def spec_of(net: DeblurNet, digest: str | None = None) -> StepSpec:
+    """The StepSpec of a network's step (receptive radius measured once per configuration)."""
+    shapes = net.state_shapes(1, net.stride, net.stride)
+    return StepSpec(window=net.window, stride=net.stride, state_names=tuple(net.state_names),
+                    state_channels=tuple(s[1] for s in shapes), state_scale=net.stride // shapes[0][2],
+                    receptive_radius=net.receptive_radius(), width=net.config.widths[0],
+                    digest=digest or weights_digest(net), graph=GRAPH_TAG)
+
+
+def io_names(net) -> tuple[list[str], list[str]]:
     """(inputs, outputs): window, h0, c0, ... -> frame, h0_out, c0_out, ..."""
     return ["window", *net.state_names], ["frame", *[f"{n}_out" for n in net.state_names]]
 
@@ -64,73 +73,25 @@ def weights_digest(net: DeblurNet) -> str:
     return h.hexdigest()[:16]
 
 
-def cache_dir() -> Path:
-    """$VDEBLUR_CACHE, else $XDG_CACHE_HOME/vdeblur (~/.cache/vdeblur). Where that cannot be written, a
-    per-user folder under the system's temporary directory, with a warning that names the variable."""
-    base = Path(os.environ.get("VDEBLUR_CACHE") or os.path.join(
-        os.environ.get("XDG_CACHE_HOME", os.path.expanduser("~/.cache")), "vdeblur"))
-    try:
-        base.mkdir(parents=True, exist_ok=True)
-        if os.access(base, os.W_OK | os.X_OK):
-            return base
-        problem = "not writable"
-    except OSError as e:
-        problem = e.strerror or type(e).__name__
-    fallback = private_dir(Path(tempfile.gettempdir()) / f"vdeblur-cache-{os.getuid() if hasattr(os, 'getuid') else 'user'}")
-    if base not in _WARNED:
-        _WARNED.add(base)
-        logging.getLogger("vdeblur").warning(
-            f"warning: cache directory {base} is unusable ({problem}); caching in {fallback} instead "
-            f"(set VDEBLUR_CACHE to choose the cache directory)")
-    return fallback
+def cached_onnx(net: DeblurNet, variant: str = "", module=None, digest: str | None = None) -> Path:
+    """The step's ONNX file for these weights, exported once and kept in the cache folder, its StepSpec
+    beside it (step.spec_path).
 
-
-_WARNED: set[Path] = set()
-
-
-def private_dir(path: Path) -> Path:
-    """A folder only this user can write: `path` when it is a real directory (not a link) owned by this user
-    with no group or other write access; else (another user's folder planted there, a link, a file) a new
-    private folder beside it, with a warning naming `path`. A shared temporary directory must never hand us
-    a folder someone else can put a model in."""
-    try:
-        path.mkdir(mode=0o700)
-        return path
-    except FileExistsError:
-        pass
-    except OSError:
-        return Path(tempfile.mkdtemp(prefix=path.name + "-"))
-    try:
-        st = os.lstat(path)
-        import stat as st_mod
-
-        if (st_mod.S_ISDIR(st.st_mode) and (not hasattr(os, "getuid") or st.st_uid == os.getuid())
-                and not st.st_mode & 0o022):
-            return path
-    except OSError:
-        pass
-    fresh = Path(tempfile.mkdtemp(prefix=path.name + "-"))     # created 0700, ours
-    logging.getLogger("vdeblur").warning(
-        f"warning: {path} is not a private folder of this user (another owner, a link, a file, or writable by "
-        f"others): not used; caching in {fresh} for this run")
-    return fresh
-
-
-def cached_onnx(net: DeblurNet, variant: str = "", module=None) -> Path:
-    """The step's ONNX file for these weights, exported once and kept in the cache folder.
-
-    variant/module: another form of the same step (e.g. "fp16" and trt_backend's fp16 wrapper)."""
+    variant/module: another form of the same step (e.g. "fp16" and trt_backend's fp16 wrapper).
+    digest: what names the weights (step.exported_step passes the weights file's; default: the tensors')."""
     tag = f"-{variant}" if variant else ""
-    path = cache_dir() / "onnx" / f"deblurnet-{weights_digest(net)}-g{GRAPH_VERSION}-op{OPSET}{tag}.onnx"
+    digest = digest or weights_digest(net)
+    path = cache_dir() / "onnx" / f"deblurnet-{digest}-{GRAPH_TAG}{tag}.onnx"
     # The digest recorded when the file was exported (and checked) stands for the check: a warm start does
     # not import onnx (0.7 s) to check it again.
-    if path.exists() and not _recorded(path):
+    if path.exists() and not recorded(path):
         logging.getLogger("vdeblur").warning(f"warning: cached {path} does not match the digest recorded when it "
                                              f"was written, or is damaged; exporting it again")
     elif path.exists():
         return path
     try:
         export_onnx(module if module is not None else net, path)
+        write_spec(path, spec_of(net, digest))
         record_digest(path)
     except OSError as e:
         if e.errno not in (errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES):
@@ -144,25 +105,15 @@ def cached_onnx(net: DeblurNet, variant: str = "", module=None) -> Path:
             f"warning: cannot write the model cache {path.parent} ({e.strerror}); exporting to {spare.parent} "
             f"for this run (set VDEBLUR_CACHE to a folder with room)")
         export_onnx(module if module is not None else net, spare)
+        write_spec(spare, spec_of(net, digest))
         return spare
     return path
 
 
-def file_digest(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
-def record_digest(path: Path) -> None:
-    """Write PATH.sha256 beside a cached model, so a later run only runs the file this one wrote."""
-    Path(str(path) + ".sha256").write_text(file_digest(path) + "\n")
-
-
-def _recorded(path: Path) -> bool:
-    try:
-        return Path(str(path) + ".sha256").read_text().strip() == file_digest(path)
-    except OSError:
-        return False
+def step_of(net: DeblurNet, info: dict | None = None) -> ExportedStep:
+    """An in-memory network's exported step (cached by its tensors' digest), for tools and tests that train
+    or build networks and then run them on the ONNX engines."""
+    onnx = cached_onnx(net)
+    return ExportedStep(onnx, read_spec(onnx), info or {})

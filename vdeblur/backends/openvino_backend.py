@@ -8,28 +8,25 @@ the next step of that slot reads B as its input. The returned frame and state ar
 """
 from __future__ import annotations
 
+import numpy as np
 import openvino as ov
-import torch
 
 from ..config import ModelConfig, Precision
 from ..errors import BackendError
-from ..model.loading import load_model
-from ..model.net import DeblurNet
 from .base import NetBackend, StateBuffers, cpu_precision, cpu_threads
-from .onnx_export import cached_onnx, io_names
 from .quantize import cached_int8
+from .step import ExportedStep, exported_step
 
 
 class OpenVinoBackend(NetBackend):
     name = "openvino"
 
-    def __init__(self, net: DeblurNet, threads: int = 0, info: dict | None = None, onnx_path=None,
+    def __init__(self, step: ExportedStep, threads: int = 0, onnx_path=None,
                  precision: Precision = Precision.FP32, calibration=None):
-        precision = cpu_precision(precision, info, self.name)
-        self._adopt(net, torch.device("cpu"), precision, info)
-        self._net = net
+        precision = cpu_precision(precision, step.info, self.name)
+        self._adopt_spec(step.spec, precision, step.info)
         if onnx_path is None:
-            onnx_path = cached_int8(net, calibration) if precision == Precision.INT8 else cached_onnx(net)
+            onnx_path = cached_int8(step, calibration) if precision == Precision.INT8 else step.onnx
         self.core = ov.Core()
         try:
             self.model = self.core.read_model(str(onnx_path))
@@ -39,21 +36,20 @@ class OpenVinoBackend(NetBackend):
         # would break parity with the other backends (1e-4).
         self.config = {"INFERENCE_NUM_THREADS": cpu_threads(threads), "PERFORMANCE_HINT": "LATENCY",
                        "NUM_STREAMS": 1, "INFERENCE_PRECISION_HINT": "f32"}
-        self.inputs, self.outputs = io_names(net)
-        self._state = StateBuffers(lambda shape, i: torch.zeros(shape, dtype=torch.float32))
+        self.inputs, self.outputs = step.spec.inputs, step.spec.outputs
+        self._state = StateBuffers(lambda shape, i: np.zeros(shape, dtype=np.float32))
         self._shape: tuple[int, int] | None = None
         self._request = None
-        self._frame: torch.Tensor | None = None
+        self._frame: np.ndarray | None = None
 
     @classmethod
     def from_config(cls, cfg: ModelConfig) -> "OpenVinoBackend":
-        net, info = load_model(cfg.spec)
-        return cls(net, cfg.threads, info, precision=cfg.precision, calibration=cfg.calibration)
+        return cls(exported_step(cfg.spec), cfg.threads, precision=cfg.precision, calibration=cfg.calibration)
 
     def _compile(self, h: int, w: int) -> None:
         """Static shapes for this frame size: OpenVINO's CPU kernels are fastest without dynamic dims."""
         shapes = {"window": [1, self.window, 3, h, w],
-                  **{n: list(s) for n, s in zip(self.state_names, self._net.state_shapes(1, h, w))}}
+                  **{n: list(s) for n, s in zip(self.state_names, self.spec.state_shapes(1, h, w))}}
         model = self.model.clone()
         model.reshape(shapes)
         try:
@@ -62,22 +58,22 @@ class OpenVinoBackend(NetBackend):
             raise BackendError(f"openvino cannot compile the model for {w}x{h}: {e}") from None
         self._request = compiled.create_infer_request()
         self._ports = {o.get_any_name(): o for o in compiled.outputs}
-        self._frame = torch.zeros((1, 3, h, w), dtype=torch.float32)
+        self._frame = np.zeros((1, 3, h, w), dtype=np.float32)
         self._shape = (h, w)
 
     def init_state(self, h: int, w: int, slot: int = 0):
         if self._shape != (h, w):
             self._compile(h, w)
-        return self._state.reset(self._net.state_shapes(1, h, w), slot)
+        return self._state.reset(self.spec.state_shapes(1, h, w), slot)
 
     @staticmethod
-    def _tensor(t: torch.Tensor) -> ov.Tensor:
-        return ov.Tensor(t.numpy(), shared_memory=True)
+    def _tensor(a: np.ndarray) -> ov.Tensor:
+        return ov.Tensor(np.ascontiguousarray(a, dtype=np.float32), shared_memory=True)
 
-    def step(self, window: torch.Tensor, state):
+    def step(self, window: np.ndarray, state):
         outs = self._state.outputs_for(state)
         r = self._request
-        r.set_tensor("window", self._tensor(window.contiguous()))
+        r.set_tensor("window", self._tensor(window))
         for name, t in zip(self.state_names, state):
             r.set_tensor(name, self._tensor(t))
         r.set_tensor(self._ports["frame"], self._tensor(self._frame))

@@ -9,29 +9,26 @@ from __future__ import annotations
 
 import numpy as np
 import onnxruntime as ort
-import torch
 
 from ..config import ModelConfig, Precision
 from ..errors import BackendError
-from ..model.loading import load_model
-from ..model.net import DeblurNet
 from .base import NetBackend, StateBuffers, cpu_precision, cpu_threads
-from .onnx_export import cached_onnx, io_names
 from .quantize import cached_int8
+from .step import ExportedStep, exported_step
 
 
 class OrtBackend(NetBackend):
     name = "onnxruntime"
 
-    def __init__(self, net: DeblurNet, threads: int = 0, info: dict | None = None, onnx_path=None,
-                 spin: bool = False, precision: Precision = Precision.FP32, calibration=None):
-        """precision: fp32, int8, or auto (int8 where `info` records a validated int8 quality)."""
-        precision = cpu_precision(precision, info, self.name)
-        self._adopt(net, torch.device("cpu"), precision, info)
-        self._net = net
-        self._state = StateBuffers(lambda shape, i: torch.zeros(shape, dtype=torch.float32))
+    def __init__(self, step: ExportedStep, threads: int = 0, onnx_path=None, spin: bool = False,
+                 precision: Precision = Precision.FP32, calibration=None):
+        """step: the exported step (step.exported_step); precision: fp32, int8, or auto (int8 where the
+        weights' info records a validated int8 quality); onnx_path: run this file of the step instead."""
+        precision = cpu_precision(precision, step.info, self.name)
+        self._adopt_spec(step.spec, precision, step.info)
+        self._state = StateBuffers(lambda shape, i: np.zeros(shape, dtype=np.float32))
         if onnx_path is None:
-            onnx_path = cached_int8(net, calibration) if precision == Precision.INT8 else cached_onnx(net)
+            onnx_path = cached_int8(step, calibration) if precision == Precision.INT8 else step.onnx
         path = onnx_path
         so = ort.SessionOptions()
         so.intra_op_num_threads = cpu_threads(threads)
@@ -47,32 +44,31 @@ class OrtBackend(NetBackend):
             self.session = ort.InferenceSession(str(path), so, providers=["CPUExecutionProvider"])
         except Exception as e:
             raise BackendError(f"onnxruntime cannot load {path}: {e}") from None
-        self.inputs, self.outputs = io_names(net)
+        self.inputs, self.outputs = step.spec.inputs, step.spec.outputs
         self.binding = self.session.io_binding()
-        self._frame: torch.Tensor | None = None
+        self._frame: np.ndarray | None = None
 
     @classmethod
     def from_config(cls, cfg: ModelConfig) -> "OrtBackend":
-        net, info = load_model(cfg.spec)
-        return cls(net, cfg.threads, info, precision=cfg.precision, calibration=cfg.calibration)
+        return cls(exported_step(cfg.spec), cfg.threads, precision=cfg.precision, calibration=cfg.calibration)
 
     def init_state(self, h: int, w: int, slot: int = 0):
-        if self._frame is None or tuple(self._frame.shape[-2:]) != (h, w):
-            self._frame = torch.zeros((1, 3, h, w), dtype=torch.float32)
-        return self._state.reset(self._net.state_shapes(1, h, w), slot)
+        if self._frame is None or self._frame.shape[-2:] != (h, w):
+            self._frame = np.zeros((1, 3, h, w), dtype=np.float32)
+        return self._state.reset(self.spec.state_shapes(1, h, w), slot)
 
-    def _bind_out(self, name: str, t: torch.Tensor) -> None:
-        self.binding.bind_output(name, "cpu", 0, np.float32, list(t.shape), t.data_ptr())
+    def _bind_out(self, name: str, a: np.ndarray) -> None:
+        self.binding.bind_output(name, "cpu", 0, np.float32, list(a.shape), a.ctypes.data)
 
-    def step(self, window: torch.Tensor, state):
+    def step(self, window: np.ndarray, state):
         outs = self._state.outputs_for(state)
         b = self.binding
-        b.bind_cpu_input("window", window.contiguous().numpy())
-        for name, t in zip(self.state_names, state):
-            b.bind_cpu_input(name, t.contiguous().numpy())
+        b.bind_cpu_input("window", np.ascontiguousarray(window, dtype=np.float32))
+        for name, a in zip(self.state_names, state):
+            b.bind_cpu_input(name, np.ascontiguousarray(a, dtype=np.float32))
         self._bind_out("frame", self._frame)
-        for name, t in zip(self.outputs[1:], outs):
-            self._bind_out(name, t)
+        for name, a in zip(self.outputs[1:], outs):
+            self._bind_out(name, a)
         self.session.run_with_iobinding(b)
         return self._frame, tuple(outs)
 

@@ -17,11 +17,13 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
+import numpy as np
+
 from ..config import ModelConfig, Precision
 from ..errors import VdeblurError
 from ..geometry import FrameGeometry
 from .base import cpu_threads, entry, int8_validated
-from .engine_cache import atomic_write
+from .cache import atomic_write
 
 log = logging.getLogger("vdeblur")
 
@@ -76,9 +78,7 @@ def cache_key(cfg: ModelConfig, digest: str, size: tuple[int, int], cands) -> st
 
 def measure(backend, h: int, w: int, seconds: float = PROBE_S) -> float:
     """Steps per second of backend.step at padded size h x w (a fixed random window, state carried)."""
-    import torch
-
-    window = torch.rand((1, backend.window, 3, h, w), generator=torch.Generator().manual_seed(0))
+    window = np.random.default_rng(0).random((1, backend.window, 3, h, w), dtype=np.float32)
     state = backend.init_state(h, w)
     for _ in range(2):
         _, state = backend.step(window, state)
@@ -93,10 +93,11 @@ def measure(backend, h: int, w: int, seconds: float = PROBE_S) -> float:
 
 def choose(cfg: ModelConfig, size: tuple[int, int] | None, stride: int = 8):
     """Open and return the fastest CPU backend for cfg (a backend instance), measuring on first use."""
-    from ..model.loading import load_model
-    from .onnx_export import cache_dir, weights_digest
+    from .cache import cache_dir
+    from .step import exported_step
 
-    net, info = load_model(cfg.spec)
+    step = exported_step(cfg.spec)
+    info = step.info
     if size and size[0] * size[1] > PROBE_MAX_PX:
         scale = (PROBE_MAX_PX / (size[0] * size[1])) ** 0.5
         size = (max(1, int(size[0] * scale)), max(1, int(size[1] * scale)))
@@ -104,7 +105,7 @@ def choose(cfg: ModelConfig, size: tuple[int, int] | None, stride: int = 8):
     cands = candidates(cfg, info)
     if not cands:
         raise VdeblurError("no CPU backend installed (pip install onnxruntime, or 'vdeblur[openvino]')")
-    path = cache_dir() / "auto" / f"{cache_key(cfg, weights_digest(net), (h, w), cands)}.json"
+    path = cache_dir() / "auto" / f"{cache_key(cfg, step.spec.digest, (h, w), cands)}.json"
     if path.exists():
         try:
             choice = json.loads(path.read_text())

@@ -9,8 +9,9 @@ What stays fp32, because it protects quality and costs little:
   - the ConvLSTM's memory: the addition that writes `c` and everything elementwise in the cell, so the
     state carried from frame to frame (h0, c0, ... in and out) is always float32.
 Calibration data: the shipped clips in vdeblur/model/calibration (rendered from training photos only), or a
-user's folder of videos; the fp32 network runs over each clip with its state carried, and every step's
-inputs (window and state) feed the calibrator, so state ranges are those of a running stream.
+user's folder of videos; the fp32 step runs over each clip with its state carried (ONNX Runtime, through the
+Deblurrer, so windows are padded and filled as in a run), and every step's inputs (window and state) feed the
+calibrator, so state ranges are those of a running stream. A caller may pass its own feeds instead.
 On x86 CPUs without VNNI, uint8 x int8 products can saturate in ONNX Runtime's AVX2 kernels, so weights are
 quantized to 7 bits there (reduce_range); the cache keys on that.
 """
@@ -22,17 +23,15 @@ import os
 import platform
 import shutil
 from pathlib import Path
-from typing import Iterable
+from typing import Callable, Iterable
 
 import numpy as np
-import torch
 
 from .. import files
 from ..errors import BackendError
 from ..files import new_file_mode
-from ..model.net import DeblurNet
-from .engine_cache import _locked
-from .onnx_export import GRAPH_VERSION, OPSET, cache_dir, cached_onnx, weights_digest
+from .cache import cache_dir, locked, record_digest, recorded
+from .step import GRAPH_TAG, ExportedStep, StepSpec
 
 log = logging.getLogger("vdeblur")
 
@@ -76,22 +75,39 @@ def _digest_files(paths: Iterable[Path]) -> str:
     return h.hexdigest()[:12]
 
 
-def calibration_feeds(net: DeblurNet, videos: list[Path], max_frames: int = 24) -> list[dict[str, np.ndarray]]:
-    """Every step's ONNX inputs {window, h0, c0, ...} (float32 arrays) while the fp32 network runs over each
-    video from a zero state, at most max_frames frames per video, as the Deblurrer feeds a backend."""
+class _PlainStep:
+    """The fp32 step on a plain ONNX Runtime session, recording every step's inputs (Backend contract)."""
+
+    device = "cpu"
+
+    def __init__(self, onnx: Path, spec: StepSpec, feeds: list):
+        import onnxruntime as ort
+
+        self.spec, self.feeds = spec, feeds
+        self.window, self.stride, self.margin = spec.window, spec.stride, spec.receptive_radius
+        self.session = ort.InferenceSession(str(onnx), providers=["CPUExecutionProvider"])
+
+    def init_state(self, h: int, w: int, slot: int = 0):
+        return tuple(np.zeros(s, np.float32) for s in self.spec.state_shapes(1, h, w))
+
+    def step(self, window, state):
+        feed = {"window": np.array(window), **{n: np.array(s) for n, s in zip(self.spec.state_names, state)}}
+        self.feeds.append(feed)
+        frame, *new = self.session.run(self.spec.outputs, feed)
+        return frame, tuple(new)
+
+    def close(self) -> None:
+        self.session = None
+
+
+def calibration_feeds(step: ExportedStep, videos: list[Path], max_frames: int = 24) -> list[dict[str, np.ndarray]]:
+    """Every step's ONNX inputs {window, h0, c0, ...} (float32 arrays) while the fp32 step runs over each
+    video from a zero state, at most max_frames frames per video, as the Deblurrer feeds an engine."""
     from ..deblurrer import Deblurrer
     from ..training.clips import read_video
-    from .torch_backend import TorchBackend
 
     feeds: list[dict[str, np.ndarray]] = []
-
-    class Recorder(TorchBackend):
-        def step(self, window, state):
-            feeds.append({"window": window.numpy().copy(),
-                          **{n: s.numpy().copy() for n, s in zip(self.state_names, state)}})
-            return super().step(window, state)
-
-    deblur = Deblurrer(Recorder(net, torch.device("cpu")), scene_cut=False)
+    deblur = Deblurrer(_PlainStep(step.onnx, step.spec, feeds), scene_cut=False)
     for path in videos:
         try:
             frames = read_video(path)
@@ -100,6 +116,7 @@ def calibration_feeds(net: DeblurNet, videos: list[Path], max_frames: int = 24) 
         deblur.reset()
         for rgb in frames[:max_frames]:
             deblur.process(np.ascontiguousarray(rgb))
+    deblur.close()
     return feeds
 
 
@@ -155,31 +172,31 @@ def quantize_onnx(fp32_path: Path, out_path: Path, feeds: list[dict[str, np.ndar
     return out_path
 
 
-def int8_path(net: DeblurNet, videos: list[Path], reduce_range: bool) -> Path:
+def int8_path(step: ExportedStep, videos: list[Path], reduce_range: bool) -> Path:
     """Cache path of the int8 model: weights, graph, calibration clips, reduce_range and the quantizer's
     version all in the name."""
     import onnxruntime
 
     tag = f"int8q{QUANT_VERSION}-cal{_digest_files(videos)}{'-rr' if reduce_range else ''}-ort{onnxruntime.__version__}"
-    return cache_dir() / "onnx" / f"deblurnet-{weights_digest(net)}-g{GRAPH_VERSION}-op{OPSET}-{tag}.onnx"
+    return cache_dir() / "onnx" / f"deblurnet-{step.spec.digest}-{GRAPH_TAG}-{tag}.onnx"
 
 
-def cached_int8(net: DeblurNet, calibration: str | Path | None = None,
-                reduce_range: bool | None = None) -> Path:
-    """The int8 step for these weights, quantized once (a few seconds) and kept in the ONNX cache."""
-    from .onnx_export import _recorded, record_digest
+def cached_int8(step: ExportedStep, calibration: str | Path | None = None, reduce_range: bool | None = None,
+                feeds: Callable[[], list[dict[str, np.ndarray]]] | None = None) -> Path:
+    """The int8 step for these weights, quantized once (a few seconds) and kept in the ONNX cache.
 
+    feeds: the caller's calibration inputs (default: calibration_feeds over the calibration videos)."""
     videos = calibration_videos(calibration)
     rr = (not cpu_has_vnni()) if reduce_range is None else reduce_range
-    path = int8_path(net, videos, rr)
-    with _locked(path.with_suffix(".lock")):
-        if path.exists() and _recorded(path):     # written and checked by quantize_onnx, digest recorded
+    path = int8_path(step, videos, rr)
+    with locked(path.with_suffix(".lock")):
+        if path.exists() and recorded(path):     # written and checked by quantize_onnx, digest recorded
             return path
         if path.exists():
             log.warning(f"warning: cached {path} is damaged or does not match its recorded digest; quantizing again")
         log.info(f"note: quantizing to int8 once for this model and calibration (calibration: {len(videos)} clips"
                  f"{', 7-bit weights: no VNNI' if rr else ''}; tens of seconds on a small CPU; cached afterwards)")
-        feeds = calibration_feeds(net, videos)
-        quantize_onnx(cached_onnx(net), path, feeds, rr)
+        data = feeds() if feeds is not None else calibration_feeds(step, videos)
+        quantize_onnx(step.onnx, path, data, rr)
         record_digest(path)
     return path

@@ -5,11 +5,15 @@ cost that dominates at these small per-frame workloads (H100, `small` 720p model
 1235 fps replayed, benchmarks/results/gpu_model_h100.json). The graph reads a static window buffer and
 static state buffers and writes static outputs, so step() copies the window in (device to device) and
 hands back views of the outputs, valid until the next step, as the other backends do.
+
+On the CPU the window comes and the frame goes as numpy arrays (the contract, base.py), shared with torch
+without copies.
 """
 from __future__ import annotations
 
 import logging
 
+import numpy as np
 import torch
 
 from ..config import ModelConfig, Precision
@@ -57,7 +61,13 @@ class TorchBackend(NetBackend):
         return self.net.init_state(1, h, w, device=self.device, dtype=self.dtype)
 
     @torch.inference_mode()
-    def step(self, window: torch.Tensor, state):
+    def step(self, window, state):
+        if isinstance(window, np.ndarray):
+            out, new_state = self._step(torch.from_numpy(window), state)
+            return out.numpy(), new_state
+        return self._step(window, state)
+
+    def _step(self, window: torch.Tensor, state):
         if self.cuda_graphs:
             try:
                 return self._replay(window, state)

@@ -140,8 +140,7 @@ def prepare(cfg: BatchConfig) -> tuple[list[FileTask], Manifest, int]:
     """Everything that can fail before a worker starts: options, weights, output folder, every input's
     plan, outputs already there. Returns (tasks, manifest, warm-up frames)."""
     from ..backends.base import entry
-    from ..backends.onnx_export import weights_digest
-    from ..model.loading import load_model
+    from ..model.files import file_digest_short, read_info, weights_path
     from ..sinks.video import FileSink, check_encode
 
     if cfg.chunk_s is not None and cfg.chunk_s <= 0:
@@ -153,9 +152,10 @@ def prepare(cfg: BatchConfig) -> tuple[list[FileTask], Manifest, int]:
     check_encode(cfg.encode)
     if cfg.model.backend != "auto":
         entry(str(getattr(cfg.model.backend, "value", cfg.model.backend)))
-    net, info = load_model(cfg.model.spec)
+    weights = weights_path(cfg.model.spec)
+    info = read_info(weights, cfg.model.spec)
     warmup = cfg.warmup if cfg.warmup is not None else 2 * int(info.get("state_memory_frames", DEFAULT_STATE_MEMORY))
-    settings = _settings(cfg, weights_digest(net), warmup)
+    settings = _settings(cfg, file_digest_short(weights), warmup)
     outdir = Path(cfg.output_dir)
     if outdir.exists() and not outdir.is_dir():
         raise OutputError(f"output folder is a file: {outdir}")

@@ -9,30 +9,16 @@ from safetensors import safe_open
 from safetensors.torch import save_file
 
 from ..errors import ModelError
-from .net import PRESETS, DeblurNet, NetConfig
+from .files import SHIPPED, WEIGHTS_DIR, check_exists, weights_path
+from .net import DeblurNet, NetConfig
 
-WEIGHTS_DIR = Path(__file__).parent / "weights"
-SHIPPED = ("small", "base", "sharp")
-
-
-def weights_path(spec: str) -> Path:
-    """Path of the weights a model spec names: a shipped preset or a file path."""
-    if spec in SHIPPED:
-        return WEIGHTS_DIR / f"{spec}.safetensors"
-    if spec in PRESETS:
-        raise ModelError(f"preset '{spec}' has no shipped weights (shipped: {', '.join(SHIPPED)})")
-    return Path(spec)
+__all__ = ["SHIPPED", "WEIGHTS_DIR", "load_model", "save_weights", "update_info", "weights_path"]
 
 
 def load_model(spec: str, device: str | torch.device = "cpu") -> tuple[DeblurNet, dict]:
     """(network in eval mode, metadata) for a preset name or a .safetensors path."""
     path = weights_path(spec)
-    if not path.exists():
-        if spec in SHIPPED:
-            raise ModelError(f"no weights installed for preset '{spec}' (expected {path})")
-        raise ModelError(f"weights file not found: {path}")
-    if path.is_dir():
-        raise ModelError(f"weights path is a directory: {path}")
+    check_exists(spec, path)
     try:
         with safe_open(str(path), framework="pt", device="cpu") as f:
             meta = dict(f.metadata() or {})

@@ -1,0 +1,67 @@
+"""Weights files without the network: where a model spec's weights are, their metadata, their digest.
+Imports no torch, so a run on ONNX Runtime or OpenVINO reads shipped weights' cards without it."""
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+from ..errors import ModelError
+
+WEIGHTS_DIR = Path(__file__).parent / "weights"
+SHIPPED = ("small", "base", "sharp")
+PRESET_NAMES = ("small", "base", "tiny")     # net.PRESETS keys, the architectures (a test keeps the two equal)
+
+
+def weights_path(spec: str) -> Path:
+    """Path of the weights a model spec names: a shipped preset or a file path."""
+    if spec in SHIPPED:
+        return WEIGHTS_DIR / f"{spec}.safetensors"
+    if spec in PRESET_NAMES:
+        raise ModelError(f"preset '{spec}' has no shipped weights (shipped: {', '.join(SHIPPED)})")
+    return Path(spec)
+
+
+def check_exists(spec: str, path: Path) -> None:
+    if not path.exists():
+        if spec in SHIPPED:
+            raise ModelError(f"no weights installed for preset '{spec}' (expected {path})")
+        raise ModelError(f"weights file not found: {path}")
+    if path.is_dir():
+        raise ModelError(f"weights path is a directory: {path}")
+
+
+def read_metadata(path: Path) -> dict:
+    """The safetensors header's metadata (no tensors are read)."""
+    from safetensors import safe_open
+
+    try:
+        with safe_open(str(path), framework="np") as f:
+            meta = dict(f.metadata() or {})
+    except Exception as e:  # safetensors raises several types for a bad header or truncated data
+        raise ModelError(f"bad weights file {path}: not a readable safetensors file ({e})") from None
+    if "vdeblur_config" not in meta:
+        raise ModelError(f"bad weights file {path}: no vdeblur_config in its metadata")
+    return meta
+
+
+def read_info(path: Path, spec: str | None = None) -> dict:
+    """The weights' info (training card, int8 validation), with "path" added."""
+    check_exists(spec if spec is not None else str(path), Path(path))
+    try:
+        info = json.loads(read_metadata(path).get("vdeblur_info", "{}"))
+    except ValueError:
+        raise ModelError(f"bad weights file {path}: vdeblur_info is not JSON") from None
+    if not isinstance(info, dict):
+        raise ModelError(f"bad weights file {path}: vdeblur_info is not a JSON object")
+    info["path"] = str(path)
+    return info
+
+
+def file_digest_short(path: Path) -> str:
+    """First 16 hex digits of the SHA-256 of the file's bytes: names its exported step in the cache."""
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()[:16]
