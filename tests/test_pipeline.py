@@ -91,35 +91,56 @@ def test_deblurrer_iterator_api(tiny_weights):
     assert d.process(frames[0][:20, :30].copy()).shape == (20, 30, 3)
 
 
-def test_memory_stays_bounded_by_queues(tmp_path, tiny_weights):
-    # The queues between stages are bounded; a long-ish clip goes through with a queue of 1.
+def _in_flight(tmp_path, tiny_weights, monkeypatch, queue_size: int) -> int:
+    """The most frames decoded but not yet written at any write, with a slow encoder (so an unbounded
+    decoder would run ahead by the whole clip)."""
+    import time
+
+    from vdeblur import stages
     from vdeblur.config import ModelConfig, RunConfig
     from vdeblur.pipeline import run_file
 
-    inp = tmp_path / "in.mp4"
+    seen = []
+    real = stages.EncodeStage._write
+
+    def slow_write(self, *a, **k):
+        time.sleep(0.01)
+        seen.append(self.flow.counts["decoded"] - self.flow.counts["written"])
+        return real(self, *a, **k)
+
+    monkeypatch.setattr(stages.EncodeStage, "_write", slow_write)
+    inp = tmp_path / f"in{queue_size}.mp4"
     make_clip(inp, frames=30, width=96, height=64, audio=True)
-    out = tmp_path / "out.mp4"
+    out = tmp_path / f"out{queue_size}.mp4"
     s = run_file(RunConfig(input=str(inp), output=str(out), model=ModelConfig(spec=str(tiny_weights)),
-                           queue_size=1, progress=False))
-    assert s["frames_out"] == 30
-    assert video_pts(out) == video_pts(inp)
+                           queue_size=queue_size, progress=False))
+    assert s["frames_out"] == 30 and video_pts(out) == video_pts(inp)
+    return max(seen)
+
+
+def test_frames_in_flight_stay_bounded_by_the_queues(tmp_path, tiny_weights, monkeypatch):
+    """Frames held between decode and encode (the pipeline's frame memory) never exceed the two queues plus
+    one frame in each stage's hands, whatever the clip's length; a deeper queue holds more (the measure
+    sees the queues)."""
+    one = _in_flight(tmp_path, tiny_weights, monkeypatch, 1)
+    six = _in_flight(tmp_path, tiny_weights, monkeypatch, 6)
+    assert one <= 2 * 1 + 3
+    assert 6 < six <= 2 * 6 + 3
 
 
 def test_codec_threads_idle_only_for_cpu_file_mode():
     import os
     import threading
 
-    import torch
-
     from vdeblur.config import RunConfig
     from vdeblur.pipeline import codec_idle
     from vdeblur.stages import idle_priority as _idle_priority
 
     cfg = RunConfig(input="in.mp4", output="out.mp4")
-    assert codec_idle(cfg, torch.device("cpu"), live=False)
-    assert not codec_idle(cfg, torch.device("cpu"), live=True)       # live: decoding late adds latency
-    assert not codec_idle(cfg, torch.device("cuda"), live=False)
-    assert not codec_idle(RunConfig(input="a", output="b", codec_idle=False), torch.device("cpu"), False)
+    assert codec_idle(cfg, "cpu", live=False)
+    assert not codec_idle(cfg, "cpu", live=True)       # live: decoding late adds latency
+    assert not codec_idle(cfg, "cuda:0", live=False)
+    assert not codec_idle(RunConfig(input="a", output="b", codec_idle=False), "cpu", False)
     if not hasattr(os, "SCHED_IDLE"):
         return
     seen = {}

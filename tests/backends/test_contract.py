@@ -90,8 +90,25 @@ def test_unknown_backend_is_a_clear_error():
         open_backend(ModelConfig(backend="nope"))
 
 
-def test_auto_picks_a_registered_backend():
-    assert auto_choice() in backend_names()
+def test_auto_takes_the_first_available_backend_in_auto_order(monkeypatch):
+    """auto_choice walks the ranked backends in order and takes the first whose check passes; the fallback
+    only when none does. Here (a registry of fakes) and on this machine (what it picks can run here)."""
+    from vdeblur.backends import base
+
+    fakes = {}
+    for name, rank, ok in (("gpu-a", 1, False), ("cpu-b", 2, True), ("cpu-c", 3, True), ("unranked", None, True)):
+        fakes[name] = base.BackendEntry(name, "x:Y", (lambda ok=ok: ok), rank)
+    monkeypatch.setattr(base, "_REGISTRY", fakes)
+    assert auto_choice() == "cpu-b"
+    fakes["cpu-b"] = base.BackendEntry("cpu-b", "x:Y", lambda: False, 2)
+    assert auto_choice() == "cpu-c"
+    fakes["cpu-c"] = base.BackendEntry("cpu-c", "x:Y", lambda: False, 3)
+    assert auto_choice(fallback="unranked") == "unranked"
+    monkeypatch.undo()
+    picked = auto_choice()
+    assert entry(picked).available() or picked == "torch"
+    if not entry("torch").available():      # no CUDA here: a CPU engine, the torch fallback only without one
+        assert picked in CPU_ONLY or not any(entry(n).available() for n in CPU_ONLY)
 
 
 def test_state_buffers_keep_slots_apart():
