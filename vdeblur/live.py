@@ -134,6 +134,14 @@ class LiveSource:
         self.passthrough = src.passthrough
         self._audio_index = src.passthrough[0].index if src.passthrough else None
 
+    start_s = 0.0       # re-timed frames start at 0
+
+    def seek(self, pts: int) -> None:
+        raise InputError(f"a live input cannot seek: {mask_url(self.path)}")
+
+    def shortfall(self, decoded: int) -> str | None:
+        return None         # a stream announces no length
+
     @property
     def decode_errors(self) -> int:
         return self._errors_before + self._src.decode_errors

@@ -30,8 +30,9 @@ from .ring import on_gpu
 from .sinks import check_output, open_sink
 from .sinks.video import PIPE_FORMATS, check_encode, raw_encode
 from .urls import pipe_target
-from .live import LiveSource, ReconnectPolicy, Stopped
-from .source import Source, is_live, mask_url
+from .inputs import VideoSource, is_live_run, open_input
+from .live import Stopped
+from .source import mask_url
 from .urls import is_url
 from .stages import DecodeStage, EncodeStage, Flow, InferStage, LatencyLog, open_preview
 from .stats import StageTimes
@@ -58,14 +59,12 @@ def codec_idle(cfg: RunConfig, device, live: bool) -> bool:
     return not on_gpu(device) and not live
 
 
-def open_source(cfg: RunConfig, live: bool, stop=None):
-    """The input as a Source, or for live inputs a LiveSource that polls stop() while it connects."""
+def open_source(cfg: RunConfig, live: bool, stop=None) -> VideoSource:
+    """The input opened by its kind (vdeblur.inputs); a live one polls stop() while it connects."""
     if live:
         log.info(f"live source {mask_url(cfg.input)}: newest frames kept, reconnects "
                  f"{'unbounded' if cfg.reconnect_max is None else cfg.reconnect_max}")
-        source = LiveSource(cfg.input, ReconnectPolicy(cfg.reconnect_max), cfg.input_format, stop=stop)
-    else:
-        source = Source(cfg.input, dict(cfg.input_options), input_format=cfg.input_format)
+    source = open_input(cfg, live, stop)
     if source.info.bit_depth > 8:
         log.warning(f"warning: {source.info.bit_depth}-bit input ({source.info.pix_fmt}) is processed and written "
                     f"as 8-bit {cfg.encode.pix_fmt or 'yuv420p'}")
@@ -150,7 +149,7 @@ def check_run(cfg: RunConfig):
                     ("stats_interval_s", cfg.stats_interval_s)):
         if v is not None and not v > 0:     # `not >` also refuses nan
             raise UsageError(f"{name.replace('_s', '').replace('_', '-')} must be positive, got {v}")
-    live = cfg.live if cfg.live is not None else is_live(cfg.input, cfg.input_format)
+    live = is_live_run(cfg)
     time_range(cfg, live)
     check_devices(cfg, live)
     most = 4 * (os.cpu_count() or 1)
@@ -265,7 +264,7 @@ def run_file(cfg: RunConfig, on_progress=None, backend=None, timer: StageTimes |
     """
     cfg = replace(cfg, encode=raw_encode(cfg.encode))
     dest = check_run(cfg)
-    live = cfg.live if cfg.live is not None else is_live(cfg.input, cfg.input_format)
+    live = is_live_run(cfg)
     preview = open_preview() if cfg.preview else None
     timer = timer if timer is not None else StageTimes(STAGES)
     flow = Flow()
@@ -296,7 +295,7 @@ def run_file(cfg: RunConfig, on_progress=None, backend=None, timer: StageTimes |
         mem, encode = memory_plan(cfg, info, backend)
         sink = open_sink(dest, info, encode, info.width * (2 if cfg.compare else 1), info.height,
                          source.passthrough, live=live, overwrite=cfg.overwrite,
-                         left_out=getattr(source, "left_out", []))
+                         left_out=source.left_out)
         # Leaving by an exception (a stage's error, a missing model) removes the output; success closes it.
         stack.push(lambda exc_type, *_: sink.abort() if exc_type is not None else None)
         explainer, explain_sink = open_explain(cfg, info, encode, live, stack)

@@ -42,7 +42,7 @@ def run_summary(cfg, dest, backend, info, counts: dict, source, deblurrer, live:
         "frames_in": counts["decoded"],
         "frames_out": counts["written"],
         "frames_dropped": counts["dropped"],
-        "reconnects": getattr(source, "reconnects", 0),
+        "reconnects": source.reconnects,
         "scene_cuts": deblurrer.scene_cuts,
         "live": live,
         "decode_errors": source.decode_errors,

@@ -144,6 +144,7 @@ class Source:
         self._read_timeout = timeout[1] if isinstance(timeout, tuple) else (timeout or 0)
         self.raw_pts = False              # True: frames keep the input's pts as they are (vdeblur.live re-times)
         self.decode_errors = 0            # packets that were damaged or could not be decoded
+        self.reconnects = 0               # a file never reconnects (vdeblur.inputs.VideoSource)
         self.error_detail: str | None = None
         self._last_pts: int | None = None
         self._step: int | None = None

@@ -211,7 +211,7 @@ class LatencyLog:
         if now - self.t_last >= self.interval_s:
             c, st = self.flow.counts, summarize(self.recent)
             log.info(f"stats: in {c['decoded']} out {c['written']} dropped {c['dropped']} "
-                     f"reconnects {getattr(self.source, 'reconnects', 0)}; latency ms p50 {st['median']:.0f} "
+                     f"reconnects {self.source.reconnects}; latency ms p50 {st['median']:.0f} "
                      f"p95 {st['p95']:.0f} p99 {st['p99']:.0f} over {len(self.recent)} frames")
             self.recent, self.t_last = [], now
 

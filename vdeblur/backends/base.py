@@ -159,7 +159,9 @@ class BackendEntry:
         try:
             return getattr(importlib.import_module(module), cls)
         except ImportError as e:
-            raise BackendError(f"{self.name} backend unavailable: {e}") from None
+            extra = {"torch": "torch", "openvino": "openvino", "tensorrt": "tensorrt"}.get((e.name or "").split(".")[0])
+            hint = f" (pip install 'vdeblur[{extra}]')" if extra else ""
+            raise BackendError(f"{self.name} backend unavailable: {e}{hint}") from None
 
 
 _REGISTRY: dict[str, BackendEntry] = {}

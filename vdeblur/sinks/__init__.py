@@ -1,5 +1,6 @@
 """Sinks: where deblurred frames go. A sink is a contract (`Sink`); each output kind is one module plus one
-register() line below, tried in order by `check_output` (the first whose `matches` accepts the output).
+register() line below, tried by `check_output` newest registration first (the first whose `matches` accepts
+the output), so a kind registered by a user comes before the built-in catch-all.
 
     check_output(input, output, overwrite) -> Destination   validated before any work starts
     open_sink(destination, info, encode, width, height, passthrough, live) -> Sink
@@ -60,7 +61,8 @@ _KINDS: list[SinkKind] = []
 
 
 def register(kind: SinkKind) -> None:
-    _KINDS.append(kind)
+    """Add an output kind, tried before those registered earlier."""
+    _KINDS.insert(0, kind)
 
 
 def check_output(input_path: str, output: str, overwrite: bool) -> Destination:
@@ -83,10 +85,10 @@ def _register_builtins() -> None:
 
     from ..urls import pipe_target
 
+    register(SinkKind("video", lambda output: True, video.check_video_output, video.FileSink))
+    register(SinkKind("images", images.matches, images.check_output, images.ImageSequenceSink))
     register(SinkKind("pipe", lambda output: pipe_target(output, 1) is not None, video.check_pipe_output,
                       video.FileSink))
-    register(SinkKind("images", images.matches, images.check_output, images.ImageSequenceSink))
-    register(SinkKind("video", lambda output: True, video.check_video_output, video.FileSink))
 
 
 _register_builtins()
