@@ -65,6 +65,20 @@ def test_ss_t_gives_exactly_the_range_from_zero(tmp_path, clip30, identity):
     assert -0.03 <= lo <= 0.05 and 1.9 <= hi <= 2.0
 
 
+def test_ss_on_mpeg_ts_never_skips_a_frame(tmp_path, identity, caplog):
+    """MPEG-TS seeks by a byte estimate and may land after the warm-up start: the range is then read from
+    the beginning instead, and still holds exactly its frames, the first being the input's at 1 s."""
+    src = tmp_path / "in.ts"
+    make_clip(src, frames=90, width=96, height=64, rate=30)
+    out = tmp_path / "o.mkv"
+    # Before the fix this range came out as 5 frames from 1.83 s.
+    assert _run(src, "-o", out, "--model", identity, "-ss", "1.5", "-t", "0.5") == 0
+    got, frames = _frames(out), _frames(src)
+    assert len(got) == 15
+    mse = [np.mean((got[0][1].astype(float) - rgb) ** 2) for _, rgb in frames]
+    assert int(np.argmin(mse)) == 45
+
+
 def test_copyts_keeps_the_input_timestamps_and_to_is_an_end_time(tmp_path, clip30, identity):
     out = tmp_path / "o.mkv"
     assert _run(clip30, "-o", out, "--model", identity, "-ss", "00:00:01.5", "-to", "2", "--copyts") == 0

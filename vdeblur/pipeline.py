@@ -36,7 +36,7 @@ from .source import mask_url
 from .urls import is_url
 from .stages import DecodeStage, EncodeStage, Flow, InferStage, LatencyLog, open_preview
 from .stats import StageTimes
-from .timerange import RangedSource, TimeRange
+from .timerange import RangedSource, Span, TimeRange
 
 log = logging.getLogger("vdeblur")
 
@@ -249,7 +249,8 @@ def progress_total(info, cfg: RunConfig, rng: TimeRange | None = None) -> int | 
     return min(filter(None, [total, cfg.max_frames]), default=None)
 
 
-def run_file(cfg: RunConfig, on_progress=None, backend=None, timer: StageTimes | None = None) -> dict:
+def run_file(cfg: RunConfig, on_progress=None, backend=None, timer: StageTimes | None = None,
+             span: Span | None = None, signals: bool = True) -> dict:
     """Deblur cfg.input into cfg.output (a file, an image sequence or a stream URL). Returns the run
     summary (also written to cfg.json_path).
 
@@ -260,7 +261,8 @@ def run_file(cfg: RunConfig, on_progress=None, backend=None, timer: StageTimes |
     on_progress(written, total): called after each frame is written; total is progress_total() (None when
     the input does not say). backend: an already open backend to use (and leave open), e.g. a warmed-up one
     in `vdeblur bench`; by default one is opened from cfg.model and closed at the end. timer: collects the
-    per-frame samples.
+    per-frame samples. span: a pts range of the input's video, written alone (the batch worker's chunk;
+    it replaces cfg's time range). signals: handle SIGINT/SIGTERM/SIGHUP (a worker leaves them to its host).
     """
     cfg = replace(cfg, encode=raw_encode(cfg.encode))
     dest = check_run(cfg)
@@ -276,7 +278,7 @@ def run_file(cfg: RunConfig, on_progress=None, backend=None, timer: StageTimes |
     with ExitStack() as stack:
         for path in locked_paths(cfg, dest):
             stack.enter_context(files.hold(path))
-        received = stack.enter_context(stop_on_signals(flow))
+        received = stack.enter_context(stop_on_signals(flow)) if signals else []
         try:
             source = open_source(cfg, live, stop=lambda: flow.stop.is_set() or past_deadline())
         except Stopped as e:
@@ -284,17 +286,20 @@ def run_file(cfg: RunConfig, on_progress=None, backend=None, timer: StageTimes |
                 raise Interrupted(received[0], dest, 0, note=str(e)) from None
             raise InputError(f"no video frames from {mask_url(cfg.input)} within --duration {cfg.duration_s:g} s "
                              f"(it never connected); nothing written") from None
-        stack.callback(source.close)
+        stack.callback(lambda: source.close())     # whichever source is current (a range may reopen it)
         info = source.info
         if backend is None:
             backend = open_model(cfg, info, flow, dest)
             stack.callback(backend.close)
+        if span is not None:
+            rng = TimeRange.of_span(span, info.time_base, source.start_s)
         if rng is not None:
             # Twice the frames the state remembers (the weights' card), as the batch chunks warm up.
-            source = RangedSource(source, rng, 2 * int(backend.info.get("state_memory_frames", 8)))
+            source = RangedSource(source, rng, 2 * int(backend.info.get("state_memory_frames", 8)),
+                                  reopen=lambda: open_source(cfg, live))
         mem, encode = memory_plan(cfg, info, backend)
         sink = open_sink(dest, info, encode, info.width * (2 if cfg.compare else 1), info.height,
-                         source.passthrough, live=live, overwrite=cfg.overwrite,
+                         source.passthrough if span is None else [], live=live, overwrite=cfg.overwrite,
                          left_out=source.left_out)
         # Leaving by an exception (a stage's error, a missing model) removes the output; success closes it.
         stack.push(lambda exc_type, *_: sink.abort() if exc_type is not None else None)
@@ -326,6 +331,8 @@ def run_file(cfg: RunConfig, on_progress=None, backend=None, timer: StageTimes |
             explain_sink.close()
         sink.close()
     summary = run_summary(cfg, dest, backend, info, flow.counts, source, deblurrer, live, wall, timer, received)
+    if rng is not None:
+        summary["frames_warm"] = source.warm        # run before the range's start to warm the state, not written
     explained(cfg, summary, explainer)
     return outcome(cfg, dest, source, sink, flow, summary, live, received, rng)
 

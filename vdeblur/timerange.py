@@ -42,6 +42,16 @@ class TimeRange:
     start_s: float = 0.0
     end_s: float | None = None         # exclusive; None: to the end
     copyts: bool = False               # keep the input's timestamps instead of starting at 0
+    warm_s: float | None = None        # warm-up before start_s; None: the caller's frame count
+
+    @staticmethod
+    def of_span(span: "Span", time_base: Fraction, t0: float) -> "TimeRange":
+        """A Span (pts of the video stream) as seconds counted as RangedSource counts them, so that every
+        frame falls on the same side of each bound as its pts does."""
+        sec = lambda pts: float(pts * time_base) - t0  # noqa: E731
+        start = sec(span.start) if span.start is not None else 0.0
+        warm = start - sec(span.warm) if span.warm is not None and span.start is not None else 0.0
+        return TimeRange(start, sec(span.end) if span.end is not None else None, True, max(0.0, warm))
 
     @staticmethod
     def of(start: float | None, span: float | None, end: float | None, copyts: bool = False) -> "TimeRange | None":
@@ -57,33 +67,73 @@ class TimeRange:
         return TimeRange(s, e, copyts)
 
 
+@dataclass(frozen=True)
+class Span:
+    """A range of the input's video stream in its own pts (the batch worker's chunk): frames with
+    warm <= pts < start warm the state, start <= pts < end are written with their own pts (None: from the
+    first / to the last frame); the video alone (the chunks are joined, and the audio added, later)."""
+
+    start: int | None
+    end: int | None
+    warm: int | None
+
+
 class RangedSource:
     """A Source seen through a TimeRange: items() gives only what the range holds (DecodedFrame.warm marks
     the warm-up frames); everything else is the source's own (info, passthrough, decode_errors...)."""
 
-    def __init__(self, source, rng: TimeRange, warm_frames: int):
-        self._source, self.range = source, rng
+    def __init__(self, source, rng: TimeRange, warm_frames: int, reopen=None):
+        """reopen: a new source on the same input (None: none), for where a seek lands after the warm-up
+        start (MPEG-TS seeks by a byte estimate): decoding then starts again from the beginning, as a frame
+        must never be skipped."""
+        self._source, self.range, self._reopen = source, rng, reopen
         info = source.info
         step = 1 / float(info.rate) if info.rate else 1 / 30
-        self._warm_s = warm_frames * step
+        self._warm_s = rng.warm_s if rng.warm_s is not None else warm_frames * step
         self._t0 = source.start_s
         self._tb = info.time_base
-        if rng.start_s > 0:
-            self._seek(rng.start_s - self._warm_s)
+        self._seeked = rng.start_s > 0 and self._seek(rng.start_s - self._warm_s)
         self.warm = 0           # frames run only to warm the state
 
     def __getattr__(self, name):
         return getattr(self._source, name)
 
-    def _seek(self, t: float) -> None:
+    def close(self) -> None:
+        self._source.close()
+
+    def _seek(self, t: float) -> bool:
         if t <= 0:
-            return
+            return False
         try:
             self._source.seek(int((self._t0 + t) / self._tb))
+            return True
         except (av.error.FFmpegError, ValueError, OSError):
             # A pipe or a format without an index: decode from the start, skipping what is too early.
             log.info(f"note: {self._source.info.codec} input cannot seek here; decoding from its start to "
                      f"{self.range.start_s:g} s")
+            return False
+
+    def _landed(self, stop, live: bool) -> Iterator:
+        """The source's items after a seek, checked at its first frame: one after the warm-up start means
+        the seek went too far, and the items come from a new source read from the start instead."""
+        from .source import DecodedFrame
+
+        items, held = self._source.items(stop, live), []
+        for item in items:
+            held.append(item)
+            if isinstance(item, DecodedFrame):
+                break
+        first = next((i for i in held if isinstance(i, DecodedFrame)), None)
+        early = self.range.start_s - self._warm_s + 1e-6
+        if first is not None and float(first.pts * self._tb) - self._t0 > early and self._reopen is not None:
+            items.close()
+            self._source.close()
+            self._source = self._reopen()
+            log.info(f"note: seeking landed after {early:.3f} s; decoding from the start instead")
+            yield from self._source.items(stop, live)
+            return
+        yield from held
+        yield from items
 
     def _shift(self, pts: int, tb: Fraction) -> int:
         return pts if self.range.copyts else pts - round(Fraction(self.range.start_s) / tb)
@@ -92,7 +142,7 @@ class RangedSource:
         from .source import DecodedFrame
 
         start, end = self.range.start_s, self.range.end_s
-        for item in self._source.items(stop, live):
+        for item in (self._landed(stop, live) if self._seeked else self._source.items(stop, live)):
             if isinstance(item, DecodedFrame):
                 t = float(item.pts * self._tb) - self._t0
                 if end is not None and t >= end - 1e-6:

@@ -11,9 +11,6 @@ import tempfile
 import threading
 import time
 from dataclasses import dataclass, replace
-from pathlib import Path
-
-import av
 
 from .. import files
 from ..config import EncodeConfig, ModelConfig
@@ -63,10 +60,15 @@ class ChunkWorker:
     def progress(self) -> int:
         return self.progress_frames
 
-    def _backend(self, job: Job, size: tuple[int, int]):
+    def _backend(self, job: Job):
+        """The worker's one backend, opened for the first chunk's frame size (the CPU probe measures at it)."""
         if self.backend is None:
             from ..backends import open_backend
+            from ..source import Source
 
+            probe = Source(job.input, read_ahead=False)
+            size = (probe.info.height, probe.info.width)
+            probe.close()
             model = replace(job.model, threads=job.model.threads or self.threads)
             self.backend = open_backend(model, size=size)
         return self.backend
@@ -88,80 +90,30 @@ class ChunkWorker:
                           f"{self.backend.name} {self.backend.precision.value}")
 
     def _run(self, job: Job) -> tuple[bytes, int, int, int]:
-        from ..deblurrer import Deblurrer
-        from ..memory import plan_memory
-        from ..scenecut import SceneCutDetector
-        from ..sinks.video import FileSink
+        """The chunk through the same pipeline as a file run (run_file over the chunk's pts span, the worker's
+        backend kept open between chunks), into a temporary file whose bytes are handed back."""
+        from ..config import RunConfig
+        from ..pipeline import run_file
+        from ..timerange import Span
 
         chunk = job.chunk
-        source, decoded = _open_at(job.input, chunk.warm)
         tmpdir = files.work_dir(tempfile.gettempdir(), "vdeblur-chunk-")    # a killed worker's is swept later
         try:
-            info = source.info
-            backend = self._backend(job, (info.height, info.width))
-            mem = plan_memory(info.height, info.width, backend, job)
-            encode = replace(job.encode, options=mem.encode_options + job.encode.options)
-            deblurrer = Deblurrer(backend, owns_backend=False, scene_cut=job.scene_cut, tile=mem.tile)
-            sink = FileSink(tmpdir / f"chunk{job.ext}", info, encode, info.width, info.height, [])
-            try:
-                frames = warm = 0
-                for item in decoded:
-                    if chunk.warm is not None and item.pts < chunk.warm:
-                        continue
-                    if chunk.end is not None and item.pts >= chunk.end:
-                        break
-                    signature = SceneCutDetector.signature(item.rgb) if job.scene_cut else None
-                    out = deblurrer.process(item.rgb, signature)
-                    self.progress_frames += 1
-                    if chunk.start is not None and item.pts < chunk.start:
-                        warm += 1
-                        continue
-                    sink.write_frame(out, item.pts)
-                    frames += 1
-                path = sink.close()
-            except BaseException:
-                sink.abort()
-                raise
-            return Path(path).read_bytes(), frames, warm, source.decode_errors
+            out = tmpdir / f"chunk{job.ext}"
+            cfg = RunConfig(input=job.input, output=str(out), overwrite=True, model=job.model, encode=job.encode,
+                            scene_cut=job.scene_cut, tile=job.tile, max_memory_mb=job.max_memory_mb,
+                            queue_size=job.queue_size, progress=False, live=False)
+
+            def progress(written: int, total) -> None:
+                self.progress_frames = written
+
+            summary = run_file(cfg, on_progress=progress, backend=self._backend(job), signals=False,
+                               span=Span(chunk.start, chunk.end, chunk.warm))
+            return out.read_bytes(), summary["frames_out"], summary.get("frames_warm", 0), summary["decode_errors"]
         finally:
-            decoded.close()         # the decoding generator ends before its container closes
-            source.close()
             shutil.rmtree(tmpdir, ignore_errors=True)
 
     def close(self) -> None:
         if self.backend is not None:
             self.backend.close()
             self.backend = None
-
-
-def _open_at(path: str, warm: int | None):
-    """(source, its decoded frames) starting at or before pts `warm` (None: the first frame): from the keyframe
-    before it where the demuxer can seek there; where it lands after it (MPEG-TS seeks by a byte estimate),
-    from the start instead: a frame must never be skipped."""
-    from ..source import DecodedFrame, Source
-
-    def frames(src):
-        return (i for i in src.items() if isinstance(i, DecodedFrame))
-
-    source = Source(path, read_ahead=False)
-    if warm is None:
-        return source, frames(source)
-    try:
-        source.seek(warm)
-    except av.error.FFmpegError:
-        source.close()
-        source = Source(path, read_ahead=False)
-        return source, frames(source)
-    it = frames(source)
-    first = next(it, None)
-    if first is not None and first.pts > warm:
-        it.close()
-        source.close()
-        source = Source(path, read_ahead=False)
-        return source, frames(source)
-
-    def again():            # a generator (not itertools.chain): close() reaches the source's own
-        if first is not None:
-            yield first
-        yield from it
-    return source, again()
