@@ -249,6 +249,17 @@ def progress_total(info, cfg: RunConfig, rng: TimeRange | None = None) -> int | 
     return min(filter(None, [total, cfg.max_frames]), default=None)
 
 
+def ranged(cfg: RunConfig, live: bool, source, backend, rng: TimeRange | None, span: Span | None):
+    """(source, range): the source seen through the run's time range or the worker's span, if any."""
+    if span is not None:
+        rng = TimeRange.of_span(span, source.info.time_base, source.start_s)
+    if rng is None:
+        return source, None
+    # Twice the frames the state remembers (the weights' card), as the batch chunks warm up.
+    warm = 2 * int(backend.info.get("state_memory_frames", 8))
+    return RangedSource(source, rng, warm, reopen=lambda: open_source(cfg, live)), rng
+
+
 def run_file(cfg: RunConfig, on_progress=None, backend=None, timer: StageTimes | None = None,
              span: Span | None = None, signals: bool = True) -> dict:
     """Deblur cfg.input into cfg.output (a file, an image sequence or a stream URL). Returns the run
@@ -291,12 +302,7 @@ def run_file(cfg: RunConfig, on_progress=None, backend=None, timer: StageTimes |
         if backend is None:
             backend = open_model(cfg, info, flow, dest)
             stack.callback(backend.close)
-        if span is not None:
-            rng = TimeRange.of_span(span, info.time_base, source.start_s)
-        if rng is not None:
-            # Twice the frames the state remembers (the weights' card), as the batch chunks warm up.
-            source = RangedSource(source, rng, 2 * int(backend.info.get("state_memory_frames", 8)),
-                                  reopen=lambda: open_source(cfg, live))
+        source, rng = ranged(cfg, live, source, backend, rng, span)
         mem, encode = memory_plan(cfg, info, backend)
         sink = open_sink(dest, info, encode, info.width * (2 if cfg.compare else 1), info.height,
                          source.passthrough if span is None else [], live=live, overwrite=cfg.overwrite,
@@ -324,9 +330,7 @@ def run_file(cfg: RunConfig, on_progress=None, backend=None, timer: StageTimes |
         wall = time.perf_counter() - t_start
         raise_stage_error(flow, dest)
         if flow.counts["written"] == 0:
-            raise InputError(f"no video frames in {mask_url(cfg.input)}"
-                             + (f" ({source.error_detail})" if source.decode_errors else "")
-                             + ("; nothing written" if not received else "; stopped before the first frame"))
+            raise nothing_written(cfg, source, received)
         if explain_sink is not None:
             explain_sink.close()
         sink.close()
@@ -396,6 +400,12 @@ def open_explain(cfg: RunConfig, info, encode, live: bool, stack: ExitStack):
                                  2 * info.width, 2 * info.height, [], live=live, overwrite=cfg.overwrite)
         stack.push(lambda exc_type, *_: explain_sink.abort() if exc_type is not None else None)
     return explainer, explain_sink
+
+
+def nothing_written(cfg: RunConfig, source, received: list) -> InputError:
+    return InputError(f"no video frames in {mask_url(cfg.input)}"
+                      + (f" ({source.error_detail})" if source.decode_errors else "")
+                      + ("; nothing written" if not received else "; stopped before the first frame"))
 
 
 def raise_stage_error(flow: Flow, dest) -> None:

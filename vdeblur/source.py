@@ -134,17 +134,18 @@ class Source:
     """An opened input. Iterate `items()` for DecodedFrame objects and av.Packet objects of the streams in
     `passthrough` (audio, subtitles), in demux order."""
 
+    reconnects = 0      # a file never reconnects (vdeblur.inputs.VideoSource)
+
     def __init__(self, path: str, options: dict | None = None, input_format: str | None = None,
                  timeout: float | tuple[float, float] | None = None, rate: Fraction | None = None,
                  read_ahead: bool = True):
         """rate: the frame rate of an image sequence without a timestamps.csv (default 25). read_ahead:
         decode up to the first frame now (its display matrix; a pipe is read once); False for a reader that
-        seeks at once (a batch chunk), which needs neither."""
+        only wants `info`."""
         self.path = path
         self._read_timeout = timeout[1] if isinstance(timeout, tuple) else (timeout or 0)
         self.raw_pts = False              # True: frames keep the input's pts as they are (vdeblur.live re-times)
         self.decode_errors = 0            # packets that were damaged or could not be decoded
-        self.reconnects = 0               # a file never reconnects (vdeblur.inputs.VideoSource)
         self.error_detail: str | None = None
         self._last_pts: int | None = None
         self._step: int | None = None
