@@ -21,7 +21,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from vdeblur.backends.ort_backend import OrtBackend  # noqa: E402
 from vdeblur.bench import _model_only, _warmup, hardware, synthetic_clip  # noqa: E402
 from vdeblur.config import EncodeConfig, ModelConfig, RunConfig  # noqa: E402
-from vdeblur.backends.step import exported_step  # noqa: E402
+from vdeblur.backends.exported import exported_step  # noqa: E402
 from vdeblur.pipeline import STAGES, run_file  # noqa: E402
 from vdeblur.stats import StageTimes  # noqa: E402
 

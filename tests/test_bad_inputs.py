@@ -81,7 +81,7 @@ def _hardlink_out(d: Path, out: Path) -> None:
 
 def _damaged_cache(d: Path, out: Path) -> None:
     env = {**os.environ, "VDEBLUR_CACHE": str(d / "cache")}
-    code = ("import sys; from vdeblur.backends.step import exported_step; p = exported_step(sys.argv[1]).onnx; "
+    code = ("import sys; from vdeblur.backends.exported import exported_step; p = exported_step(sys.argv[1]).onnx; "
             "p.write_bytes(p.read_bytes()[:500])")
     subprocess.run([sys.executable, "-c", code, str(TINY[0])], env=env, check=True)
 

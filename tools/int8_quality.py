@@ -27,7 +27,7 @@ from vdeblur.backends.probe import cpu_model  # noqa: E402
 from vdeblur.backends.quantize import QUANT_VERSION, cpu_has_vnni  # noqa: E402
 from vdeblur.config import Precision  # noqa: E402
 from vdeblur.deblurrer import Deblurrer  # noqa: E402
-from vdeblur.backends.step import exported_step  # noqa: E402
+from vdeblur.backends.exported import exported_step  # noqa: E402
 from vdeblur.model.loading import update_info, weights_path  # noqa: E402
 from vdeblur.training.clips import load_clip_folder  # noqa: E402
 

@@ -468,7 +468,8 @@ def _export(a) -> int:
     if not (out.parent if str(out.parent) else Path(".")).is_dir():
         raise OutputError(f"output directory does not exist: {out.parent}")
     from .backends.cache import atomic_write
-    from .backends.step import exported_step, write_spec
+    from .backends.exported import exported_step
+    from .backends.step import write_spec
 
     step = exported_step(a.model)
     if a.precision == "int8":

@@ -22,7 +22,7 @@ def test_cpu_backends_match_torch_fp32(module, cls):
     backend = getattr(importlib.import_module(module), cls)
     net, _ = load_model("small")
     ref = run_backend(TorchBackend(net, torch.device("cpu")), frames(8), 72, 104)
-    from vdeblur.backends.step import exported_step
+    from vdeblur.backends.exported import exported_step
 
     got = run_backend(backend(exported_step("small")), frames(8), 72, 104)
     diff = max((a - b).abs().max().item() for a, b in zip(ref, got))

@@ -45,7 +45,7 @@ def test_measured_once_then_cached(tiny_weights, monkeypatch, caplog):
 
 
 def test_a_damaged_cache_entry_is_measured_again(tiny_weights, monkeypatch):
-    from vdeblur.backends.step import exported_step
+    from vdeblur.backends.exported import exported_step
 
     cfg = ModelConfig(spec=str(tiny_weights))
     monkeypatch.setattr(probe, "PROBE_S", 0.05)

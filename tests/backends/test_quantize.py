@@ -10,7 +10,7 @@ from vdeblur.backends import open_backend
 from vdeblur.backends.base import cpu_precision, int8_validated
 from vdeblur.config import ModelConfig, Precision
 from vdeblur.errors import BackendError
-from vdeblur.backends.step import exported_step
+from vdeblur.backends.exported import exported_step
 from vdeblur.model.loading import load_model
 
 onnx = pytest.importorskip("onnx")

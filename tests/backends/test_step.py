@@ -14,7 +14,8 @@ import torch
 from clips import make_clip
 
 from vdeblur.backends.onnx_export import spec_of
-from vdeblur.backends.step import StepSpec, exported_step, read_spec, spec_path
+from vdeblur.backends.exported import exported_step
+from vdeblur.backends.step import StepSpec, read_spec, spec_path
 from vdeblur.errors import ModelError
 from vdeblur.model.files import PRESET_NAMES, SHIPPED, WEIGHTS_DIR, file_digest_short
 from vdeblur.model.loading import load_model

@@ -14,8 +14,9 @@ import openvino as ov
 from ..config import ModelConfig, Precision
 from ..errors import BackendError
 from .base import NetBackend, StateBuffers, cpu_precision, cpu_threads
+from .exported import exported_step
 from .quantize import cached_int8
-from .step import ExportedStep, exported_step
+from .step import ExportedStep
 
 
 class OpenVinoBackend(NetBackend):

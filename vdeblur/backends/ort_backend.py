@@ -13,8 +13,9 @@ import onnxruntime as ort
 from ..config import ModelConfig, Precision
 from ..errors import BackendError
 from .base import NetBackend, StateBuffers, cpu_precision, cpu_threads
+from .exported import exported_step
 from .quantize import cached_int8
-from .step import ExportedStep, exported_step
+from .step import ExportedStep
 
 
 class OrtBackend(NetBackend):

@@ -94,7 +94,7 @@ def measure(backend, h: int, w: int, seconds: float = PROBE_S) -> float:
 def choose(cfg: ModelConfig, size: tuple[int, int] | None, stride: int = 8):
     """Open and return the fastest CPU backend for cfg (a backend instance), measuring on first use."""
     from .cache import cache_dir
-    from .step import exported_step
+    from .exported import exported_step
 
     step = exported_step(cfg.spec)
     info = step.info

@@ -1,9 +1,7 @@
 """An exported recurrent step: an ONNX file and the StepSpec beside it, which is all that the ONNX Runtime and
 OpenVINO engines know of the network (no torch, nothing from vdeblur.model's network code).
 
-Shipped presets carry their step in vdeblur/model/weights (PRESET.onnx + PRESET.step.json, written by
-tools/export_onnx.py and checked against the safetensors by a test). Other weights are exported once into
-the cache folder, keyed by the digest of the weights file's bytes; only that first export needs torch.
+Where a model spec's step comes from: exported.py.
 """
 from __future__ import annotations
 
@@ -103,31 +101,3 @@ def read_spec(onnx: Path) -> StepSpec:
         return StepSpec.from_dict(json.loads(path.read_text()))
     except (OSError, ValueError) as e:
         raise ModelError(f"bad step spec {path}: {e}") from None
-
-
-def exported_step(spec: str) -> ExportedStep:
-    """The step for a model spec (a shipped preset or a .safetensors path), exporting it once if needed.
-
-    Shipped presets and weights already exported to the cache load without torch; exporting new weights
-    needs it (the `torch` extra)."""
-    from ..model.files import SHIPPED, WEIGHTS_DIR, file_digest_short, read_info, weights_path
-    from .cache import cache_dir, recorded
-
-    path = weights_path(spec)
-    info = read_info(path)
-    if spec in SHIPPED and (WEIGHTS_DIR / f"{spec}.onnx").exists():
-        onnx = WEIGHTS_DIR / f"{spec}.onnx"
-        return ExportedStep(onnx, read_spec(onnx), info)
-    digest = file_digest_short(path)
-    onnx = cache_dir() / "onnx" / f"deblurnet-{digest}-{GRAPH_TAG}.onnx"
-    if onnx.exists() and spec_path(onnx).exists() and recorded(onnx):
-        return ExportedStep(onnx, read_spec(onnx), info)
-    try:
-        from ..model.loading import load_model
-        from .onnx_export import cached_onnx
-    except ImportError as e:
-        raise ModelError(f"weights {path} have not been exported to ONNX yet, and that needs PyTorch "
-                         f"({e.name} is not installed: pip install 'vdeblur[torch]')") from None
-    net, info = load_model(str(path))
-    onnx = cached_onnx(net, digest=digest)
-    return ExportedStep(onnx, read_spec(onnx), info)
