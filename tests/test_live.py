@@ -5,6 +5,7 @@ Skipped with the reason when the system packages are missing; .ci/run installs t
 from __future__ import annotations
 
 import json
+import os
 import random
 import re
 import shutil
@@ -127,6 +128,11 @@ def server(live_clip):
         srv.stop()
 
 
+def slow(ms) -> dict:
+    """The environment of a run whose every model step takes `ms` more (the pipeline's test hook)."""
+    return {**os.environ, "VDEBLUR_TEST_STEP_MS": str(ms)}
+
+
 def run_live(args, **kw):
     return subprocess.run([*CLI, "run", *map(str, args)], capture_output=True, text=True, timeout=180, **kw)
 
@@ -177,8 +183,8 @@ def test_reconnects_after_server_restart(server, tmp_path, tiny_weights):
 def test_slow_model_drops_oldest_and_latency_stays_bounded(server, tmp_path, tiny_weights):
     out, js = tmp_path / "out.mp4", tmp_path / "s.json"
     # 25 fps in, about 6 fps of inference: most frames must be dropped before inference, none after.
-    r = run_live([server.url, "-o", out, "--model", tiny_weights, "--max-frames", "75", "--throttle", "160",
-                  "--json", js])
+    r = run_live([server.url, "-o", out, "--model", tiny_weights, "--max-frames", "75", "--json", js],
+                 env=slow(160))
     assert r.returncode == 0, r.stderr
     s = json.loads(js.read_text())
     assert s["frames_dropped"] > 20
@@ -234,8 +240,8 @@ def test_push_to_rtsp_server(live_clip, tmp_path, tiny_weights):
         # Paced at about 25 fps by the throttle hook, so a viewer can join while it streams.
         p = subprocess.Popen([*CLI, "run", str(live_clip), "--no-live", "-o",
                               f"rtsp://127.0.0.1:{srv.source_port}/out", "--model", str(tiny_weights),
-                              "--throttle", "40", "--preset", "veryfast"],
-                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                              "--preset", "veryfast"],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=slow(40))
         got = tmp_path / "seen.mkv"
         deadline = time.time() + 90
         while True:   # the stream exists once vdeblur has started publishing: retry until then
@@ -303,11 +309,11 @@ def _restart(pub: subprocess.Popen, clip: Path, port: int, gap_s: float) -> subp
 
 
 def _udp_run(pub: subprocess.Popen, clip: Path, port: int, tmp_path: Path, args: list,
-             restart: tuple[float, float] | None = None) -> str:
+             restart: tuple[float, float] | None = None, env: dict | None = None) -> str:
     """`vdeblur run udp://... -o ARGS` against the publisher `pub`; restart=(after_s, gap_s) restarts the
     publisher after_s once output is being written. Asserts exit 0; returns stderr."""
     p = subprocess.Popen([*CLI, "run", f"udp://127.0.0.1:{port}", "-o", *map(str, args)],
-                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
     try:
         if restart is not None:
             _wait_frames(tmp_path)
@@ -382,8 +388,8 @@ def test_second_ctrl_c_keeps_what_was_finalised(live_clip, tmp_path, tiny_weight
     pub = _udp_publisher(live_clip, port)
     out = tmp_path / "o.mp4"
     # A slow model keeps frames in flight, so the first Ctrl-C alone would take a while to finish.
-    p = subprocess.Popen([*CLI, "run", f"udp://127.0.0.1:{port}", "-o", str(out), "--model", str(tiny_weights),
-                          "--throttle", "30"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    p = subprocess.Popen([*CLI, "run", f"udp://127.0.0.1:{port}", "-o", str(out), "--model", str(tiny_weights)],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=slow(30))
     try:
         _wait_frames(tmp_path, min_bytes=20000)
         p.send_signal(signal.SIGINT)
@@ -469,8 +475,8 @@ def test_live_audio_is_kept_in_sync(live_clip_with_audio, tmp_path, tiny_weights
     pub = _udp_publisher(live_clip_with_audio, port)
     out, js = tmp_path / "o.mp4", tmp_path / "s.json"
     err = _udp_run(pub, live_clip_with_audio, port, tmp_path,
-                   [out, "--model", tiny_weights, "--max-frames", 150 if restart else 100, "--throttle", 60,
-                    "--json", js], restart=(0.0, 6.0) if restart else None)
+                   [out, "--model", tiny_weights, "--max-frames", 150 if restart else 100, "--json", js],
+                   restart=(0.0, 6.0) if restart else None, env=slow(60))
     s = json.loads(js.read_text())
     assert s["frames_dropped"] > 0 and s["reconnects"] == (1 if restart else 0), err
     with av.open(str(out)) as c:

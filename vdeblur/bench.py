@@ -27,6 +27,7 @@ from .backends.probe import cpu_model
 from .config import EncodeConfig, ModelConfig, Precision, RunConfig
 from .errors import VdeblurError
 from .geometry import FrameGeometry
+from .geometry import parse_size as geometry_parse_size
 from .pipeline import STAGES, Interrupted, run_file
 from .ring import on_gpu
 from .report import model_name
@@ -48,12 +49,11 @@ class BenchConfig:
 
 
 def parse_size(s: str) -> tuple[int, int]:
+    """A synthetic clip's size, (w, h) as BenchConfig holds it (geometry.parse_size, within 8..8192)."""
     try:
-        w, h = (int(v) for v in s.lower().split("x"))
-    except ValueError:
-        raise VdeblurError(f"bad size '{s}': expected WIDTHxHEIGHT, e.g. 1280x720") from None
-    if w < 8 or h < 8 or w > 8192 or h > 8192:
-        raise VdeblurError(f"bad size '{s}': each side must be within 8..8192")
+        h, w = geometry_parse_size(s, 8, 8192)
+    except ValueError as e:
+        raise VdeblurError(f"bad size: {e} (e.g. 1280x720)") from None
     return w, h
 
 

@@ -227,7 +227,6 @@ def _parser_run(sub) -> None:
                     "after this many seconds of wall time")
     lv.add_argument("--stats-interval", type=float, help="log frames in/out/dropped and latency every S seconds")
     lv.add_argument("--preview", action="store_true", help="show the output in a window")
-    lv.add_argument("--throttle", type=float, default=0.0, help=argparse.SUPPRESS)  # test hook: ms per frame
 
 
 
@@ -340,7 +339,7 @@ def _run(a) -> int:
         compare=a.compare, scene_cut=a.scene_cut, json_path=a.json_path,
         progress=not a.quiet and sys.stderr.isatty(), live=a.live, input_format=a.input_format,
         reconnect_max=a.reconnect_max, max_frames=a.max_frames, duration_s=a.duration,
-        stats_interval_s=a.stats_interval, throttle_ms=a.throttle, preview=a.preview, tile=a.tile,
+        stats_interval_s=a.stats_interval, preview=a.preview, tile=a.tile,
         max_memory_mb=a.max_memory, explain_path=a.explain_path, report_path=a.report_path,
         start_s=a.start, span_s=a.span, end_s=a.end, copyts=a.copyts, input_options=_input_options(a))
     bar = None
@@ -489,7 +488,7 @@ def _export(a) -> int:
 def _explain(a) -> int:
     import json
 
-    from .report import write_report
+    from .figures import write_report
 
     from .paths import REPORT_SUFFIXES, Written, check_written
 

@@ -112,7 +112,6 @@ class RunConfig:
     end_s: float | None = None      # -to: up to this media time
     copyts: bool = False            # keep the input's timestamps in a time range (default: from 0)
     stats_interval_s: float | None = None
-    throttle_ms: float = 0.0        # test hook: extra time per inference step, to simulate a slow model
     preview: bool = False
     live_queue: int = 2             # frames waiting for inference in live mode (oldest dropped beyond)
 

@@ -11,14 +11,17 @@ def round_up(n: int, stride: int) -> int:
     return -(-n // stride) * stride
 
 
-def parse_size(size: str) -> tuple[int, int]:
-    """'1920x1080' (width x height, as users write it) -> (1080, 1920) as (h, w)."""
+def parse_size(size: str, low: int = 1, high: int | None = None) -> tuple[int, int]:
+    """'1920x1080' (width x height, as users write it) -> (1080, 1920) as (h, w): the one size parser.
+    ValueError for anything else, or a side outside [low, high]."""
     try:
         w, h = (int(v) for v in size.lower().split("x"))
     except ValueError:
         raise ValueError(f"size must be WIDTHxHEIGHT, got {size!r}") from None
     if w < 1 or h < 1:
         raise ValueError(f"size must be positive, got {size!r}")
+    if w < low or h < low or (high is not None and (w > high or h > high)):
+        raise ValueError(f"size {size!r}: each side must be within {low}..{high}")
     return h, w
 
 

@@ -356,7 +356,7 @@ def explained(cfg: RunConfig, summary: dict, explainer) -> None:
         return
     summary["explain"] = {"video": cfg.explain_path, **explainer.summary()}
     if cfg.report_path:
-        from .report import write_report
+        from .figures import write_report
 
         write_report(summary, cfg.report_path, kept=explainer.kept)
 
@@ -381,7 +381,7 @@ def build_stages(cfg: RunConfig, flow: Flow, timer: StageTimes, source, deblurre
     done, packets = queue.Queue(maxsize=queue_size), queue.Queue()
     return [DecodeStage(source, flow, timer, frames, packets, live=live, scene_cut=cfg.scene_cut, idle=idle,
                         enough=enough),
-            InferStage(deblurrer, flow, frames, done, compare=cfg.compare, throttle_ms=cfg.throttle_ms,
+            InferStage(deblurrer, flow, frames, done, compare=cfg.compare,
                        explainer=explainer, time_base=source.info.time_base),
             EncodeStage(sink, flow, timer, done, packets, idle=idle, preview=preview, on_progress=progress,
                         latency=LatencyLog(cfg.stats_interval_s, flow, source), explain_sink=explain_sink)]

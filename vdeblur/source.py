@@ -42,6 +42,9 @@ log = logging.getLogger("vdeblur")
 
 
 IMAGE_SUFFIXES = (".png", ".tif", ".tiff", ".jpg", ".jpeg", ".bmp")
+# Files taken as videos where a folder is given (vdeblur batch, int8 calibration): the one list.
+VIDEO_SUFFIXES = frozenset({".mp4", ".mkv", ".mov", ".avi", ".ts", ".m2ts", ".mts", ".webm", ".m4v", ".flv", ".mpg",
+                            ".mpeg", ".wmv", ".3gp"})
 _FIELD = re.compile(r"%0?(\d*)d")
 
 

@@ -140,9 +140,11 @@ class InferStage:
     """Decoded frames -> deblurred frames (side by side with the input when `compare`)."""
 
     def __init__(self, deblurrer: Deblurrer, flow: Flow, frames: queue.Queue, done: queue.Queue, *,
-                 compare: bool, throttle_ms: float = 0.0, explainer=None, time_base=None):
+                 compare: bool, explainer=None, time_base=None):
         self.deblurrer, self.flow, self.frames, self.done = deblurrer, flow, frames, done
-        self.compare, self.throttle_ms = compare, throttle_ms
+        self.compare = compare
+        # Tests stand in for a slow model with this (ms per step); it is no option of the CLI or the API.
+        self.throttle_ms = float(os.environ.get("VDEBLUR_TEST_STEP_MS") or 0)
         self.explainer, self.time_base = explainer, time_base     # explain.Explainer, or None
 
     def run(self) -> None:

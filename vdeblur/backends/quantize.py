@@ -36,7 +36,6 @@ from .step import GRAPH_TAG, ExportedStep, StepSpec
 log = logging.getLogger("vdeblur")
 
 CALIBRATION_DIR = Path(__file__).resolve().parents[1] / "model" / "calibration"
-VIDEO_SUFFIXES = {".mp4", ".mkv", ".mov", ".avi", ".webm", ".ts", ".m4v"}
 QUANTIZED_OPS = ["Conv", "Add", "Relu"]
 # Bumped when what is quantized (or how) changes, so cached int8 models are rebuilt.
 QUANT_VERSION = 1
@@ -56,6 +55,8 @@ def cpu_has_vnni() -> bool:
 
 def calibration_videos(source: str | Path | None = None) -> list[Path]:
     """The clips calibration runs over: the shipped ones, a folder of videos, or one video."""
+    from ..source import VIDEO_SUFFIXES
+
     src = Path(source) if source is not None else CALIBRATION_DIR
     if src.is_file():
         return [src]

@@ -18,7 +18,7 @@ from pathlib import Path
 from ..config import BatchConfig
 from ..errors import BatchFailed, BatchInterrupted, InputError, OutputError, UsageError, VdeblurError  # noqa: F401
 from ..report import write_summary
-from ..source import is_live
+from ..source import VIDEO_SUFFIXES, is_live
 from ..urls import mask_url
 from .join import join_chunks
 from .manifest import Manifest, file_key, input_identity, settings_digest
@@ -27,8 +27,6 @@ from .worker import ChunkWorker, Job
 
 log = logging.getLogger("vdeblur")
 
-VIDEO_EXTS = {".mp4", ".mkv", ".mov", ".avi", ".ts", ".m2ts", ".mts", ".webm", ".m4v", ".flv", ".mpg", ".mpeg",
-              ".wmv", ".3gp"}
 DEFAULT_STATE_MEMORY = 8        # frames, where a weights card has no measured state_memory_frames
 
 
@@ -116,7 +114,7 @@ def expand_inputs(inputs, skip: set[str] = frozenset()) -> list[str]:
     for item in inputs:
         p = Path(item)
         if "://" not in item and p.is_dir():
-            found = sorted(str(f) for f in p.iterdir() if f.is_file() and f.suffix.lower() in VIDEO_EXTS
+            found = sorted(str(f) for f in p.iterdir() if f.is_file() and f.suffix.lower() in VIDEO_SUFFIXES
                            and os.path.realpath(f) not in skip)
             if not found:
                 raise InputError(f"no video files in the folder {item}")
