@@ -549,5 +549,21 @@ def main(argv: list[str] | None = None) -> int:
         return 1
 
 
+def entry() -> None:
+    """The `vdeblur` command: main(), then exit. Where a live run left a thread blocked inside FFmpeg, the
+    process ends at once (streams flushed; every output is already closed) instead of finalising the
+    interpreter under that thread, which can crash it after the run's own message."""
+    code = main()
+    live = sys.modules.get("vdeblur.live")
+    if live is not None and live.blocked_threads_alive():
+        for stream in (sys.stdout, sys.stderr):
+            try:
+                stream.flush()
+            except (OSError, ValueError):
+                pass
+        os._exit(code)
+    sys.exit(code)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    entry()

@@ -27,6 +27,20 @@ log = logging.getLogger("vdeblur")
 POLL_S = 0.05
 
 
+_LEFT_BLOCKED: list[threading.Thread] = []
+
+
+def leave_blocked(thread: threading.Thread) -> None:
+    """Record a thread left blocked inside FFmpeg (a connect or read that a stop did not wait for)."""
+    _LEFT_BLOCKED.append(thread)
+
+
+def blocked_threads_alive() -> bool:
+    """Whether a thread left inside FFmpeg still runs: the interpreter must not be finalised under it (its
+    FFmpeg threads would touch freed memory), so the command line exits at once instead (cli.entry)."""
+    return any(t.is_alive() for t in _LEFT_BLOCKED)
+
+
 class Stopped(VdeblurError):
     """A stop request (signal, --duration) came before the live source delivered its first frame."""
 
@@ -187,6 +201,7 @@ class LiveSource:
                 with lock:
                     if "source" not in box and "error" not in box:
                         box["abandoned"] = True
+                        leave_blocked(t)
                         return None
         if "error" in box:
             raise box["error"]

@@ -31,7 +31,7 @@ from .sinks import check_output, open_sink
 from .sinks.video import PIPE_FORMATS, check_encode, raw_encode
 from .urls import pipe_target
 from .inputs import VideoSource, is_live_run, open_input
-from .live import Stopped
+from .live import Stopped, leave_blocked
 from .source import mask_url
 from .urls import is_url
 from .stages import DecodeStage, EncodeStage, Flow, InferStage, LatencyLog, open_preview
@@ -133,6 +133,7 @@ def run_threads(stages: list, flow: Flow, live: bool = False, deadline: float | 
             if (live and stopped_at is not None and decoder in waiting and now - stopped_at > LIVE_GRACE_S):
                 waiting.remove(decoder)
                 flow.abandoned = True
+                leave_blocked(decoder)
                 stages[0].finish_without_reading()
     except KeyboardInterrupt:
         flow.fail(KeyboardInterrupt())
