@@ -71,13 +71,19 @@ def test_success_summary_and_quiet(clip, tmp_path, tiny_weights):
     assert r.returncode == 0 and "frames" in r.stderr
 
 
-@pytest.mark.parametrize("sig,code", [(signal.SIGINT, 130), (signal.SIGTERM, 143), (signal.SIGHUP, 129)])
-def test_signal_leaves_playable_partial_output(tmp_path, tiny_weights, sig, code):
-    inp = tmp_path / "long.mp4"
+@pytest.fixture(scope="module")
+def long_clip(tmp_path_factory):
+    inp = tmp_path_factory.mktemp("long") / "long.mp4"
     make_clip(inp, frames=400, width=480, height=272, audio=True)
+    return inp
+
+
+@pytest.mark.parametrize("sig,code", [(signal.SIGINT, 130), (signal.SIGTERM, 143), (signal.SIGHUP, 129)])
+def test_signal_leaves_playable_partial_output(tmp_path, tiny_weights, long_clip, sig, code):
+    inp = long_clip
     out = tmp_path / "o.mp4"
     p = subprocess.Popen([*CLI, "run", str(inp), "-o", str(out), "--model", str(tiny_weights),
-                          "--preset", "slow", "--backend", "torch"],
+                          "--preset", "slow", "--backend", "onnxruntime", "--precision", "fp32"],
                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     # Signal once encoding is under way (the temporary output has grown), however slow the machine is.
     deadline = time.time() + 120

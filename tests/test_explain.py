@@ -117,9 +117,9 @@ def test_a_report_uses_the_frames_kept_during_the_run(tmp_path, monkeypatch, tin
     """Live inputs cannot be reopened: the report's crops come from frames the run kept (#25)."""
     from clips import make_clip
 
-    from vdeblur import deblur_file, report
+    from vdeblur import deblur_file, figures
 
-    monkeypatch.setattr(report, "_frames_at", lambda *a, **k: pytest.fail("the report reopened a file"))
+    monkeypatch.setattr(figures, "_frames_at", lambda *a, **k: pytest.fail("the report reopened a file"))
     inp = tmp_path / "in.mp4"
     make_clip(inp, frames=8, width=96, height=64, audio=False)
     deblur_file(str(inp), str(tmp_path / "o.mp4"), model=str(tiny_weights), report_path=str(tmp_path / "r.png"),

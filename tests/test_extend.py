@@ -147,3 +147,64 @@ def test_a_new_engine_is_one_registration(registered, monkeypatch, clip, tmp_pat
     with av.open(str(clip)) as c:
         src = next(c.decode(video=0)).to_ndarray(format="gray")
     assert abs(first.mean() - src.mean() / 2) < 3
+
+
+def test_a_new_architecture_is_one_registration(registered, monkeypatch, clip, tmp_path):
+    """A toy network (the current frame times a learned gain) registered by name, saved with that name in its
+    weights, exported to ONNX on first use and run by ONNX Runtime through the whole pipeline."""
+    from dataclasses import dataclass
+
+    import torch
+    from torch import nn
+
+    from vdeblur.model import registry
+    from vdeblur.model.loading import save_weights
+
+    @dataclass(frozen=True)
+    class GainConfig:
+        gain: float = 1.0
+
+        def to_dict(self):
+            return {"gain": self.gain}
+
+        @classmethod
+        def from_dict(cls, d):
+            gain = float(d["gain"])
+            if not 0 < gain <= 4:
+                raise ValueError("gain out of range")
+            return cls(gain)
+
+    class GainNet(nn.Module):
+        window, stride, state_names, width = 2, 8, ["m0"], 4
+
+        def __init__(self, config):
+            super().__init__()
+            self.config = config
+            self.gain = nn.Parameter(torch.tensor(config.gain))
+
+        def state_shapes(self, n, h, w):
+            return [(n, 4, h // 8, w // 8)]
+
+        def receptive_radius(self):
+            return 0
+
+        def init_state(self, n, h, w, device=None, dtype=torch.float32):
+            return tuple(torch.zeros(s, device=device, dtype=dtype) for s in self.state_shapes(n, h, w))
+
+        def forward(self, window, *state):
+            return window[:, -1] * self.gain, state[0] * 0.5
+
+    monkeypatch.setattr(registry, "_ARCHITECTURES", dict(registry._ARCHITECTURES))
+    registry.register("gain", GainNet, GainConfig.from_dict)
+    weights = tmp_path / "gain.safetensors"
+    save_weights(GainNet(GainConfig(0.5)), weights, {"preset": "gain"}, arch="gain")
+    out = tmp_path / "o.mkv"
+    s = run_file(RunConfig(input=str(clip), output=str(out), model=ModelConfig(spec=str(weights), backend="onnxruntime"),
+                           progress=False))
+    import av
+
+    with av.open(str(out)) as c:
+        first = next(c.decode(video=0)).to_ndarray(format="gray")
+    with av.open(str(clip)) as c:
+        src = next(c.decode(video=0)).to_ndarray(format="gray")
+    assert s["frames_out"] == 12 and abs(first.mean() - src.mean() / 2) < 3

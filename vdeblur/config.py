@@ -69,7 +69,7 @@ class ModelConfig:
 
 @dataclass(frozen=True)
 class EncodeConfig:
-    """The video encoder. crf/preset apply to the encoders in sinks.video.CRF_RANGE / PRESETS (None: their
+    """The video encoder. crf/preset apply to the encoders in sinks.encode.CRF_RANGE / PRESETS (None: their
     default, crf 12 and preset veryfast for x264/x265); options: any encoder's own AVOptions, as key/value
     pairs (`--codec-opt key=value`), validated against the encoder before any work starts."""
 

@@ -47,7 +47,7 @@ def _step_bytes(backend) -> float:
 
 def encoder_bytes(enc, lean: bool = False) -> float:
     """Bytes per output pixel the encoder holds."""
-    from .sinks.video import check_encode
+    from .sinks.encode import check_encode
 
     if enc.codec not in ("libx264", "libx265"):
         return ENCODER_BYTES_DEFAULT

@@ -28,11 +28,12 @@ from .paths import REPORT_SUFFIXES, Written, check_written
 from .report import run_summary, write_summary
 from .ring import on_gpu
 from .sinks import check_output, open_sink
-from .sinks.video import PIPE_FORMATS, check_encode, raw_encode
+from .sinks.encode import check_encode, raw_encode
+from .sinks.video import PIPE_FORMATS
 from .urls import pipe_target
 from .inputs import VideoSource, is_live_run, open_input
 from .live import Stopped, leave_blocked
-from .source import mask_url
+from .urls import mask_url
 from .urls import is_url
 from .stages import DecodeStage, EncodeStage, Flow, InferStage, LatencyLog, open_preview
 from .stats import StageTimes

@@ -15,7 +15,7 @@ import numpy as np
 
 from .colour import frame_to_rgb
 from .errors import InputError
-from .urls import is_url, mask_url, pipe_target  # noqa: F401  (re-exported: callers use source.mask_url)
+from .urls import is_url, mask_url, pipe_target
 
 @dataclass(frozen=True)
 class VideoInfo:

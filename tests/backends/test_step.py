@@ -17,7 +17,7 @@ from vdeblur.backends.onnx_export import spec_of
 from vdeblur.backends.exported import exported_step
 from vdeblur.backends.step import StepSpec, read_spec, spec_path
 from vdeblur.errors import ModelError
-from vdeblur.model.files import PRESET_NAMES, SHIPPED, WEIGHTS_DIR, file_digest_short
+from vdeblur.weights import PRESET_NAMES, SHIPPED, WEIGHTS_DIR, file_digest_short
 from vdeblur.model.loading import load_model
 from vdeblur.model.net import PRESETS
 
@@ -104,3 +104,18 @@ def test_a_run_on_onnx_runtime_never_imports_torch(tmp_path):
 
     with av.open(str(out)) as c:
         assert sum(1 for _ in c.decode(video=0)) == 6
+
+
+def test_the_onnx_engines_import_nothing_of_the_network():
+    """ONNX Runtime and OpenVINO know only the exported step: importing and opening them loads no module of
+    vdeblur.model (nor torch)."""
+    pytest.importorskip("openvino")
+    code = ("import sys; sys.modules['torch'] = None\n"
+            "from vdeblur.backends.ort_backend import OrtBackend\n"
+            "from vdeblur.backends.openvino_backend import OpenVinoBackend\n"
+            "from vdeblur.backends.exported import exported_step\n"
+            "OrtBackend(exported_step('small')).close(); OpenVinoBackend(exported_step('small')).close()\n"
+            "bad = sorted(m for m in sys.modules if m.startswith('vdeblur.model'))\n"
+            "assert not bad, bad")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr

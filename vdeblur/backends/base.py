@@ -77,7 +77,7 @@ class NetBackend:
         self.window = net.window
         self.stride = net.stride
         self.state_names = net.state_names
-        self.width = net.config.widths[0]
+        self.width = net.width
         self._receptive = net.receptive_radius     # measured on first use (tiles only)
 
     @property

@@ -5,7 +5,7 @@ bytes; only that first export needs torch (onnx_export.py, imported only then)."
 from __future__ import annotations
 
 from ..errors import ModelError
-from ..model.files import SHIPPED, WEIGHTS_DIR, file_digest_short, read_info, weights_path
+from ..weights import SHIPPED, WEIGHTS_DIR, file_digest_short, read_info, weights_path
 from .cache import cache_dir, recorded
 from .step import GRAPH_TAG, ExportedStep, read_spec, spec_path
 

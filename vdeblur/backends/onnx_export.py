@@ -23,7 +23,7 @@ def spec_of(net: DeblurNet, digest: str | None = None) -> StepSpec:
     shapes = net.state_shapes(1, net.stride, net.stride)
     return StepSpec(window=net.window, stride=net.stride, state_names=tuple(net.state_names),
                     state_channels=tuple(s[1] for s in shapes), state_scale=net.stride // shapes[0][2],
-                    receptive_radius=net.receptive_radius(), width=net.config.widths[0],
+                    receptive_radius=net.receptive_radius(), width=net.width,
                     digest=digest or weights_digest(net), graph=GRAPH_TAG)
 
 

@@ -16,7 +16,7 @@ from pathlib import Path
 import av
 
 from ..errors import InputError
-from ..source import mask_url
+from ..urls import mask_url
 
 
 @dataclass(frozen=True)

@@ -138,8 +138,9 @@ def prepare(cfg: BatchConfig) -> tuple[list[FileTask], Manifest, int]:
     """Everything that can fail before a worker starts: options, weights, output folder, every input's
     plan, outputs already there. Returns (tasks, manifest, warm-up frames)."""
     from ..backends.base import entry
-    from ..model.files import file_digest_short, read_info, weights_path
-    from ..sinks.video import FileSink, check_encode
+    from ..weights import file_digest_short, read_info, weights_path
+    from ..sinks.encode import check_encode
+    from ..sinks.video import FileSink
 
     if cfg.chunk_s is not None and cfg.chunk_s <= 0:
         raise UsageError(f"--chunk-s must be positive, got {cfg.chunk_s:g}")

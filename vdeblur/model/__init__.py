@@ -1,5 +1,5 @@
-"""The deblurring network (pure torch) and its shipped weights. The network is imported on first use, so
-that vdeblur.model.files (weights without the network) imports no torch."""
+"""The deblurring network (pure torch) and its shipped weights. The network is imported on first use, so that
+importing a submodule does not import it (vdeblur.weights reads weights files without the network)."""
 
 
 def __getattr__(name):

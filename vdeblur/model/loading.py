@@ -9,8 +9,9 @@ from safetensors import safe_open
 from safetensors.torch import save_file
 
 from ..errors import ModelError
-from .files import SHIPPED, WEIGHTS_DIR, check_exists, weights_path
-from .net import DeblurNet, NetConfig
+from . import registry
+from ..weights import SHIPPED, WEIGHTS_DIR, check_exists, weights_path
+from .net import DeblurNet
 
 __all__ = ["SHIPPED", "WEIGHTS_DIR", "load_model", "save_weights", "update_info", "weights_path"]
 
@@ -27,22 +28,27 @@ def load_model(spec: str, device: str | torch.device = "cpu") -> tuple[DeblurNet
         raise ModelError(f"bad weights file {path}: not a readable safetensors file ({e})") from None
     if "vdeblur_config" not in meta:
         raise ModelError(f"bad weights file {path}: no vdeblur_config in its metadata")
+    arch = meta.get("vdeblur_arch", registry.DEFAULT)
     try:
-        config = NetConfig.from_dict(json.loads(meta["vdeblur_config"]))
-        net = DeblurNet(config)
+        build, parse_config = registry.architecture(arch)
+        net = build(parse_config(json.loads(meta["vdeblur_config"])))
         net.load_state_dict({k: v.float() for k, v in tensors.items()})
     except Exception as e:
-        raise ModelError(f"bad weights file {path}: does not match a DeblurNet ({e})") from None
-    net = net.folded()   # a training state's weights carry residual scales; the runtime form has none
+        raise ModelError(f"bad weights file {path}: does not match a {arch} network ({e})") from None
+    if hasattr(net, "folded"):
+        net = net.folded()   # a training state's weights carry residual scales; the runtime form has none
     info = json.loads(meta.get("vdeblur_info", "{}"))
     info["path"] = str(path)
     return net.eval().to(device), info
 
 
-def save_weights(net: DeblurNet, path: Path, info: dict, dtype: torch.dtype = torch.float32) -> None:
-    """Write weights with the config (and free-form info) in the safetensors metadata."""
+def save_weights(net: DeblurNet, path: Path, info: dict, dtype: torch.dtype = torch.float32,
+                 arch: str = registry.DEFAULT) -> None:
+    """Write weights with the config, the architecture's registered name (and free-form info) in the
+    safetensors metadata."""
     tensors = {k: v.detach().to(dtype).contiguous().cpu() for k, v in net.state_dict().items()}
-    meta = {"vdeblur_config": json.dumps(net.config.to_dict()), "vdeblur_info": json.dumps(info)}
+    meta = {"vdeblur_config": json.dumps(net.config.to_dict()), "vdeblur_info": json.dumps(info),
+            "vdeblur_arch": arch}
     path.parent.mkdir(parents=True, exist_ok=True)
     save_file(tensors, str(path), metadata=meta)
 

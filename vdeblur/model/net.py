@@ -145,6 +145,11 @@ class DeblurNet(nn.Module):
         return self.config.window
 
     @property
+    def width(self) -> int:
+        """Feature channels at full resolution (the memory planner's scale)."""
+        return self.config.widths[0]
+
+    @property
     def state_names(self) -> list[str]:
         return [f"{kind}{i}" for i in range(len(self.cells)) for kind in ("h", "c")]
 

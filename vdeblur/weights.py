@@ -6,9 +6,9 @@ import hashlib
 import json
 from pathlib import Path
 
-from ..errors import ModelError
+from .errors import ModelError
 
-WEIGHTS_DIR = Path(__file__).parent / "weights"
+WEIGHTS_DIR = Path(__file__).parent / "model" / "weights"
 SHIPPED = ("small", "base", "sharp")
 PRESET_NAMES = ("small", "base", "tiny")     # net.PRESETS keys, the architectures (a test keeps the two equal)
 
