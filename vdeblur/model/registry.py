@@ -25,9 +25,11 @@ def architecture(name: str) -> tuple[Callable, Callable]:
 
 
 def _register_builtins() -> None:
+    from .guard import GuardedConfig, GuardedNet
     from .net import DeblurNet, NetConfig
 
     register(DEFAULT, DeblurNet, NetConfig.from_dict)
+    register("deblurnet+guard", GuardedNet, GuardedConfig.from_dict)
 
 
 _register_builtins()
