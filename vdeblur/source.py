@@ -34,6 +34,7 @@ class VideoInfo:
     display_matrix: tuple[int, ...] | None = None   # 9 int32 (FFmpeg's layout): rotation/flip for players
     duration_s: float | None = None                  # the video stream's duration, as the container announces
     sar: Fraction | None = None                      # sample (pixel) aspect ratio, where not square
+    hdr: tuple[tuple[str, str], ...] = ()            # HDR side data in x265's words: master-display, max-cll
 
 
 LIVE_SCHEMES = ("rtsp", "rtsps", "rtmp", "rtmps", "udp", "rtp", "srt", "tcp")
@@ -138,6 +139,7 @@ class Source:
     `passthrough` (audio, subtitles), in demux order."""
 
     reconnects = 0      # a file never reconnects (vdeblur.inputs.VideoSource)
+    _hdr_meta: tuple[tuple[str, str], ...] = ()     # the first frame's HDR side data (_hdr)
 
     def __init__(self, path: str, options: dict | None = None, input_format: str | None = None,
                  timeout: float | tuple[float, float] | None = None, rate: Fraction | None = None,
@@ -216,14 +218,18 @@ class Source:
             display_matrix=(None if is_url(path) or (input_format and not pipe) or not read_ahead
                             else self._read_ahead()),
             duration_s=self._announced_duration())
-        self._carry_sar(cc)
+        self._carry_picture(cc)
         if sequence is not None:
             self._sequence_timing(sequence, rate)
 
-    def _carry_sar(self, cc) -> None:
+    def _carry_picture(self, cc) -> None:
+        """What describes the picture beyond its pixels, for the sink: the pixel aspect ratio and HDR side
+        data (read from the first frame)."""
         sar = getattr(cc, "sample_aspect_ratio", None)
         if sar and sar != 1:        # non-square pixels: the output keeps them (sinks.video)
             self.info = replace(self.info, sar=Fraction(sar))
+        if self._hdr_meta:
+            self.info = replace(self.info, hdr=self._hdr_meta)
 
     def _sequence_timing(self, sequence: tuple[Path, list[Path], int], rate: Fraction | None) -> None:
         """The timestamps.csv vdeblur writes beside its image sequences gives each frame its pts and the
@@ -264,15 +270,32 @@ class Source:
         return self._matrix
 
     @staticmethod
-    def _hdr_note(frame: av.VideoFrame) -> None:
-        """HDR input cannot come out as HDR (the output is 8-bit): one warning, naming what is dropped."""
-        kinds = av.sidedata.sidedata.Type
-        dropped = [name for name, t in (("mastering-display", "MASTERING_DISPLAY_METADATA"),
-                                        ("content-light-level", "CONTENT_LIGHT_LEVEL"))
-                   if hasattr(kinds, t) and frame.side_data.get(getattr(kinds, t)) is not None]
-        if dropped or int(frame.color_trc or 0) in (16, 18):      # PQ, HLG
-            log.warning(f"warning: HDR input ({', '.join(dropped) or 'PQ/HLG transfer'}): vdeblur writes 8-bit "
-                        f"video, so the HDR metadata is not carried and the picture is coded as it was decoded")
+    def _hdr(frame: av.VideoFrame) -> tuple[tuple[str, str], ...]:
+        """The frame's HDR side data as x265 parameters: master-display "G(x,y)B(x,y)R(x,y)WP(x,y)L(max,min)"
+        (chromaticity in 0.00002 units, luminance in 0.0001 cd/m2) and max-cll "MaxCLL,MaxFALL"; with a
+        warning for PQ/HLG input, which is deblurred at 8 bits."""
+        import struct
+
+        kinds, found = av.sidedata.sidedata.Type, []
+        md = frame.side_data.get(kinds.MASTERING_DISPLAY_METADATA) if hasattr(kinds, "MASTERING_DISPLAY_METADATA") else None
+        cll = frame.side_data.get(kinds.CONTENT_LIGHT_LEVEL) if hasattr(kinds, "CONTENT_LIGHT_LEVEL") else None
+        try:
+            if md is not None:
+                v = struct.unpack("<20i2i", bytes(md)[:88])
+                q = [v[2 * i] / v[2 * i + 1] if v[2 * i + 1] else 0.0 for i in range(10)]   # R G B WP min max
+                xy = lambda i: f"({round(q[i] * 50000)},{round(q[i + 1] * 50000)})"  # noqa: E731
+                if v[20] and v[21]:     # has_primaries, has_luminance
+                    found.append(("master-display", f"G{xy(2)}B{xy(4)}R{xy(0)}WP{xy(6)}"
+                                                    f"L({round(q[9] * 10000)},{round(q[8] * 10000)})"))
+            if cll is not None:
+                found.append(("max-cll", "{},{}".format(*struct.unpack("<2I", bytes(cll)[:8]))))
+        except (struct.error, ZeroDivisionError):
+            pass
+        if found or int(frame.color_trc or 0) in (16, 18):      # PQ, HLG
+            log.warning("warning: HDR input: it is deblurred at 8 bits per channel (PQ/HLG values as coded, "
+                        "tags kept)" + ("; its mastering-display and light-level metadata are written by "
+                                        "--codec libx265 only" if found else ""))
+        return tuple(found)
 
     @staticmethod
     def _display_matrix(frame: av.VideoFrame) -> tuple[int, ...] | None:
@@ -471,7 +494,7 @@ class Source:
             if not self._first_seen:
                 self._first_seen = True
                 self._matrix = self._display_matrix(frame)
-                self._hdr_note(frame)
+                self._hdr_meta = self._hdr(frame)
                 if frame.interlaced_frame:
                     log.warning("warning: the input is interlaced; it is deblurred and written as progressive "
                                 "frames (deinterlace it first for the best result, e.g. ffmpeg -vf bwdif)")

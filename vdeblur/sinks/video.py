@@ -120,7 +120,7 @@ class FileSink:
                 cc.color_trc = info.color_trc
                 if info.sar:    # non-square pixels (anamorphic DVD, HDV): the picture keeps its shape
                     cc.sample_aspect_ratio = info.sar
-                self.stream.options = self._live_options(options, enc, live, rate)
+                self.stream.options = self._hdr_options(self._live_options(options, enc, live, rate), enc)
             else:
                 self.stream = self.container.add_stream_from_template(video_from)
                 self.stream.time_base = video_from.time_base
@@ -232,6 +232,15 @@ class FileSink:
         log.info(f"note: audio stream #{s.index} ({dec.name}) is re-encoded as {out.codec_context.name}: "
                  f"{self.container.format.name.split(',')[0]} cannot hold it as it is")
         return True
+
+    def _hdr_options(self, options: dict, enc: EncodeConfig) -> dict:
+        """x265 writes the input's HDR mastering-display and light-level data (SEI) where there is some; the
+        user's own x265-params come after, so they win."""
+        if not self.info.hdr or enc.codec != "libx265":
+            return options
+        ours = ":".join(f"{k}={v}" for k, v in self.info.hdr)
+        user = options.get("x265-params")
+        return {**options, "x265-params": f"{ours}:{user}" if user else ours}
 
     @staticmethod
     def _live_options(options: dict, enc: EncodeConfig, live: bool, rate: Fraction) -> dict:
