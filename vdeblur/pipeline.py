@@ -25,6 +25,7 @@ from .deblurrer import Deblurrer
 from .errors import DamagedInput, InputError, Interrupted, ModelError, OutputClosed, UsageError, VdeblurError
 from .memory import plan_memory
 from .paths import REPORT_SUFFIXES, Written, check_written
+from .policy import Policy
 from .report import run_summary, write_summary
 from .ring import on_gpu
 from .sinks import check_output, open_sink
@@ -107,15 +108,12 @@ class SetupStopped(BaseException):
         self.signum = signum
 
 
-LIVE_GRACE_S = 0.2   # how long a stopped live run waits for a read to return before finishing without it
-
-
-def run_threads(stages: list, flow: Flow, live: bool = False, deadline: float | None = None) -> None:
+def run_threads(stages: list, flow: Flow, policy: Policy, deadline: float | None = None) -> None:
     """Run each stage's run() in its own thread until all end (stages[0] decodes, and feeds stages[1]
-    through `frames`). Past `deadline` (time.monotonic()) flow.stop is set. In live mode a decode thread
-    still blocked in a read LIVE_GRACE_S after a stop is left behind: the frames in flight are finished
-    without it, so a stop takes effect within a second whatever the network does (the source closes
-    itself when the read returns)."""
+    through `frames`). Past `deadline` (time.monotonic()) flow.stop is set. Where the policy says so (live),
+    a decode thread still blocked in a read a moment after a stop is left behind: the frames in flight are
+    finished without it, so a stop takes effect within a second whatever the network does (the source
+    closes itself when the read returns)."""
     threads = [threading.Thread(target=st.run, name=type(st).__name__, daemon=True) for st in stages]
     try:
         for t in threads:
@@ -131,7 +129,8 @@ def run_threads(stages: list, flow: Flow, live: bool = False, deadline: float | 
             if flow.stop.is_set() and stopped_at is None:
                 stopped_at = now
             decoder = threads[0]
-            if (live and stopped_at is not None and decoder in waiting and now - stopped_at > LIVE_GRACE_S):
+            grace = policy.abandon_read_after_s
+            if grace is not None and stopped_at is not None and decoder in waiting and now - stopped_at > grace:
                 waiting.remove(decoder)
                 flow.abandoned = True
                 leave_blocked(decoder)
@@ -317,13 +316,14 @@ def run_file(cfg: RunConfig, on_progress=None, backend=None, timer: StageTimes |
         progress = (lambda n: on_progress(n, total)) if on_progress is not None else None  # noqa: E731
         enough = lambda: ((cfg.max_frames is not None and flow.counts["decoded"] >= cfg.max_frames)  # noqa: E731
                           or past_deadline())
-        stages = build_stages(cfg, flow, timer, source, deblurrer, sink, mem.queue_size, live, enough,
-                              codec_idle(cfg, backend.device, live), preview, progress, explainer, explain_sink)
+        policy = Policy.of(cfg, live, mem.queue_size, codec_idle(cfg, backend.device, live))
+        stages = build_stages(cfg, flow, timer, source, deblurrer, sink, policy, enough, preview, progress,
+                              explainer, explain_sink)
         t_start = time.perf_counter()
         try:
-            run_threads(stages, flow, live=live, deadline=deadline)
+            run_threads(stages, flow, policy, deadline=deadline)
         except KeyboardInterrupt:
-            if not live:
+            if not policy.salvage_on_second_stop:
                 raise
             # A second Ctrl-C in live mode: quit now, but keep what the container already holds (the
             # frames still inside the encoder are lost).
@@ -340,7 +340,7 @@ def run_file(cfg: RunConfig, on_progress=None, backend=None, timer: StageTimes |
     if rng is not None:
         summary["frames_warm"] = source.warm        # run before the range's start to warm the state, not written
     explained(cfg, summary, explainer)
-    return outcome(cfg, dest, source, sink, flow, summary, live, received, rng)
+    return outcome(cfg, dest, source, sink, flow, summary, policy, received, rng)
 
 
 def memory_plan(cfg: RunConfig, info, backend):
@@ -376,13 +376,15 @@ def open_model(cfg: RunConfig, info, flow: Flow, dest):
         flow.interrupt_now = False
 
 
-def build_stages(cfg: RunConfig, flow: Flow, timer: StageTimes, source, deblurrer, sink, queue_size: int,
-                 live: bool, enough, idle: bool, preview, progress, explainer, explain_sink) -> list:
-    """decode -> model step -> encode, joined by bounded queues (live: the decode queue keeps the newest)."""
-    frames = queue.Queue(maxsize=cfg.live_queue if live else queue_size)
-    done, packets = queue.Queue(maxsize=queue_size), queue.Queue()
-    return [DecodeStage(source, flow, timer, frames, packets, live=live, scene_cut=cfg.scene_cut, idle=idle,
-                        enough=enough),
+def build_stages(cfg: RunConfig, flow: Flow, timer: StageTimes, source, deblurrer, sink, policy: Policy, enough,
+                 preview, progress, explainer, explain_sink) -> list:
+    """decode -> model step -> encode, joined by bounded queues (the policy says whether the decode queue
+    keeps the newest frames or makes decode wait)."""
+    frames = queue.Queue(maxsize=policy.decode_queue)
+    done, packets = queue.Queue(maxsize=policy.encode_queue), queue.Queue()
+    idle = policy.codec_idle
+    return [DecodeStage(source, flow, timer, frames, packets, drop_oldest=policy.drop_oldest,
+                        scene_cut=cfg.scene_cut, idle=idle, enough=enough),
             InferStage(deblurrer, flow, frames, done, compare=cfg.compare,
                        explainer=explainer, time_base=source.info.time_base),
             EncodeStage(sink, flow, timer, done, packets, idle=idle, preview=preview, on_progress=progress,
@@ -424,18 +426,18 @@ def raise_stage_error(flow: Flow, dest) -> None:
     raise VdeblurError(f"processing failed: {type(err).__name__}: {err}") from err
 
 
-def outcome(cfg: RunConfig, dest, source, sink, flow: Flow, summary: dict, live: bool, received: list,
+def outcome(cfg: RunConfig, dest, source, sink, flow: Flow, summary: dict, policy: Policy, received: list,
             rng: TimeRange | None) -> dict:
     """The end of a run: completeness and damage into the summary (written to --json), then the summary,
     or Interrupted / DamagedInput carrying it."""
-    short = (None if live or received or cfg.max_frames or rng is not None
+    short = (None if not policy.check_complete or received or cfg.max_frames or rng is not None
              else source.shortfall(flow.counts["decoded"]))
     remux_lost = getattr(sink, "packets_dropped", 0)
     summary.update(input_complete=short is None, packets_dropped=remux_lost)
     write_summary(cfg.json_path, summary)
     if received:
         raise Interrupted(received[0], dest, flow.counts["written"], summary)
-    if live:
+    if not policy.damage_fails:
         # A stream loses packets as a matter of course: counted and said, not a failed run.
         if source.decode_errors:
             log.warning(f"warning: {source.decode_errors} damaged or undecodable packet(s) from the stream"

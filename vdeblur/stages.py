@@ -79,10 +79,11 @@ class DecodeStage:
     into `packets` (unbounded: decode is held back by `frames`, so it stays small)."""
 
     def __init__(self, source, flow: Flow, timer: StageTimes, frames: queue.Queue, packets: queue.Queue, *,
-                 live: bool, scene_cut: bool, idle: bool, enough):
+                 drop_oldest: bool, scene_cut: bool, idle: bool, enough):
+        """drop_oldest: never wait for the model step, drop the oldest waiting frame instead (live)."""
         self.source, self.flow, self.timer = source, flow, timer
         self.frames, self.packets = frames, packets
-        self.live, self.scene_cut, self.idle, self.enough = live, scene_cut, idle, enough
+        self.drop_oldest, self.scene_cut, self.idle, self.enough = drop_oldest, scene_cut, idle, enough
 
     def _put_newest(self, item) -> None:
         """Live mode: never wait for inference; make room by dropping the oldest waiting frame."""
@@ -113,7 +114,7 @@ class DecodeStage:
                 t1 = time.perf_counter()
                 self.timer.add("decode", (t1 - t0) * 1e3)
                 flow.counts["decoded"] += not item.warm
-                if self.live:
+                if self.drop_oldest:
                     self._put_newest((item, signature, t1))
                 elif not flow.put(self.frames, (item, signature, t1)):
                     return
@@ -125,7 +126,7 @@ class DecodeStage:
             # connection) must not wait for garbage collection at interpreter exit, when FFmpeg's threads
             # would find their memory gone.
             items.close()
-            if self.live:
+            if self.drop_oldest:
                 self._put_newest(END)
             else:
                 flow.put(self.frames, END)
