@@ -16,7 +16,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from vdeblur.backends.onnx_export import export_onnx, spec_of  # noqa: E402
 from vdeblur.backends.step import write_spec  # noqa: E402
-from vdeblur.model.files import SHIPPED, WEIGHTS_DIR, file_digest_short  # noqa: E402
+from vdeblur.weights import SHIPPED, WEIGHTS_DIR, file_digest_short  # noqa: E402
 from vdeblur.model.loading import load_model  # noqa: E402
 
 
