@@ -16,18 +16,18 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from vdeblur.backends.onnx_export import export_onnx, spec_of  # noqa: E402
 from vdeblur.backends.step import write_spec  # noqa: E402
-from vdeblur.weights import SHIPPED, WEIGHTS_DIR, file_digest_short  # noqa: E402
+from vdeblur.weights import SHIPPED_STEPS, WEIGHTS_DIR, file_digest_short  # noqa: E402
 from vdeblur.model.loading import load_model  # noqa: E402
 
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("presets", nargs="*", help=f"shipped presets to export (default: all of {', '.join(SHIPPED)})")
+    ap.add_argument("presets", nargs="*", help=f"shipped presets to export (default: all of {', '.join(SHIPPED_STEPS)})")
     a = ap.parse_args(argv)
-    unknown = [p for p in a.presets if p not in SHIPPED]
+    unknown = [p for p in a.presets if p not in SHIPPED_STEPS]
     if unknown:
         ap.error(f"not a shipped preset: {', '.join(unknown)}")
-    for preset in a.presets or SHIPPED:
+    for preset in a.presets or SHIPPED_STEPS:
         net, _ = load_model(preset)
         onnx = export_onnx(net, WEIGHTS_DIR / f"{preset}.onnx")
         spec = write_spec(onnx, spec_of(net, file_digest_short(WEIGHTS_DIR / f"{preset}.safetensors")))

@@ -10,6 +10,9 @@ from .errors import ModelError
 
 WEIGHTS_DIR = Path(__file__).parent / "model" / "weights"
 SHIPPED = ("small", "base", "sharp")
+# Presets whose exported step ships beside their weights (PRESET.onnx, PRESET.step.json). base's would be a
+# 13.5 MB copy of its weights in the repository: it is exported once on first use instead (torch, once).
+SHIPPED_STEPS = ("small", "sharp")
 PRESET_NAMES = ("small", "base", "tiny")     # net.PRESETS keys, the architectures (a test keeps the two equal)
 
 

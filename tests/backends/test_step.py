@@ -17,7 +17,7 @@ from vdeblur.backends.onnx_export import spec_of
 from vdeblur.backends.exported import exported_step
 from vdeblur.backends.step import StepSpec, read_spec, spec_path
 from vdeblur.errors import ModelError
-from vdeblur.weights import PRESET_NAMES, SHIPPED, WEIGHTS_DIR, file_digest_short
+from vdeblur.weights import PRESET_NAMES, SHIPPED_STEPS, WEIGHTS_DIR, file_digest_short
 from vdeblur.model.loading import load_model
 from vdeblur.model.net import PRESETS
 
@@ -27,7 +27,7 @@ ort = pytest.importorskip("onnxruntime")
 NO_TORCH = "import sys; sys.modules['torch'] = None; from vdeblur.cli import main; sys.exit(main(sys.argv[1:]))"
 
 
-@pytest.mark.parametrize("preset", SHIPPED)
+@pytest.mark.parametrize("preset", SHIPPED_STEPS)
 def test_the_shipped_onnx_is_the_shipped_weights(preset):
     """Regenerate with tools/export_onnx.py when this fails: the spec names the weights file's digest, and
     the ONNX computes what the torch network computes, state carried over two steps."""

@@ -1,11 +1,11 @@
-"""Where a model spec's exported step comes from. Shipped presets carry theirs in vdeblur/model/weights
+"""Where a model spec's exported step comes from. small and sharp carry theirs in vdeblur/model/weights
 (PRESET.onnx + PRESET.step.json, written by tools/export_onnx.py and checked against the safetensors by a
-test). Other weights are exported once into the cache folder, keyed by the digest of the weights file's
+test). Other weights (base included) are exported once into the cache folder, keyed by the digest of the weights file's
 bytes; only that first export needs torch (onnx_export.py, imported only then)."""
 from __future__ import annotations
 
 from ..errors import ModelError
-from ..weights import SHIPPED, WEIGHTS_DIR, file_digest_short, read_info, weights_path
+from ..weights import SHIPPED_STEPS, WEIGHTS_DIR, file_digest_short, read_info, weights_path
 from .cache import cache_dir, recorded
 from .step import GRAPH_TAG, ExportedStep, read_spec, spec_path
 
@@ -18,7 +18,7 @@ def exported_step(spec: str) -> ExportedStep:
 
     path = weights_path(spec)
     info = read_info(path)
-    if spec in SHIPPED and (WEIGHTS_DIR / f"{spec}.onnx").exists():
+    if spec in SHIPPED_STEPS and (WEIGHTS_DIR / f"{spec}.onnx").exists():
         onnx = WEIGHTS_DIR / f"{spec}.onnx"
         return ExportedStep(onnx, read_spec(onnx), info)
     digest = file_digest_short(path)
