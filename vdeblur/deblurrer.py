@@ -8,6 +8,7 @@ Arrays are numpy on the CPU (no torch on the ONNX Runtime / OpenVINO path) and t
 """
 from __future__ import annotations
 
+import functools
 import time
 from typing import Iterable, Iterator
 
@@ -21,18 +22,24 @@ from .scenecut import SceneCutDetector
 _SCALE = np.float32(1 / 255)
 
 
-def _pad_in_place(slot, h: int, w: int) -> None:
-    """Fill slot[:, h:, :] and slot[:, :, w:] of a (C, PH, PW) array (numpy or torch) as F.pad would:
-    reflect, or replicate where the frame is too small to reflect."""
-    ph, pw = slot.shape[1:]
+@functools.lru_cache(maxsize=16)
+def _pad_sources(h: int, w: int, ph: int, pw: int) -> tuple[list[int], list[int]]:
+    """(columns, rows) that fill the padding of an h x w frame in a ph x pw slot, as F.pad would: reflect,
+    or replicate where the frame is too small to reflect. Computed once per geometry, not per frame."""
     reflect = pw - w < w and ph - h < h
-    if pw > w:
-        p = pw - w
-        cols = list(range(w - 2, w - 2 - p, -1)) if reflect else [w - 1] * p
+    cols = list(range(w - 2, w - 2 - (pw - w), -1)) if reflect else [w - 1] * (pw - w)
+    rows = list(range(h - 2, h - 2 - (ph - h), -1)) if reflect else [h - 1] * (ph - h)
+    return cols, rows
+
+
+def _pad_in_place(slot, h: int, w: int) -> None:
+    """Fill slot[:, h:, :] and slot[:, :, w:] of a (C, PH, PW) array (numpy or torch) from the frame's own
+    border (_pad_sources)."""
+    ph, pw = slot.shape[1:]
+    cols, rows = _pad_sources(h, w, ph, pw)
+    if cols:
         slot[:, :h, w:] = slot[:, :h, cols]
-    if ph > h:
-        p = ph - h
-        rows = list(range(h - 2, h - 2 - p, -1)) if reflect else [h - 1] * p
+    if rows:
         slot[:, h:, :] = slot[:, rows, :]
 
 

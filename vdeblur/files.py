@@ -32,6 +32,15 @@ _TEMP = re.compile(r"^\.(?P<name>.+)\.(?P<host>[0-9a-f]{8})-(?P<pid>\d+)\.[^.]+\
 HOST = hashlib.sha1(socket.gethostname().encode()).hexdigest()[:8]
 
 
+def sha256_file(path: str | Path) -> str:
+    """Hex SHA-256 of a file's bytes, read in 1 MiB blocks: the one file digest (model cache, weights)."""
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
 def umask() -> int:
     """The process umask, read without changing it (os.umask would, for a moment, in every thread)."""
     try:

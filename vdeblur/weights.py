@@ -2,11 +2,13 @@
 Imports no torch, so a run on ONNX Runtime or OpenVINO reads shipped weights' cards without it."""
 from __future__ import annotations
 
-import hashlib
+import functools
 import json
+import os
 from pathlib import Path
 
 from .errors import ModelError
+from .files import sha256_file
 
 WEIGHTS_DIR = Path(__file__).parent / "model" / "weights"
 SHIPPED = ("small", "base", "sharp")
@@ -62,9 +64,12 @@ def read_info(path: Path, spec: str | None = None) -> dict:
 
 
 def file_digest_short(path: Path) -> str:
-    """First 16 hex digits of the SHA-256 of the file's bytes: names its exported step in the cache."""
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()[:16]
+    """First 16 hex digits of the SHA-256 of the file's bytes: names its exported step in the cache. Kept
+    per (path, size, mtime): `auto` opens a backend per candidate, and each asks for it."""
+    st = os.stat(path)
+    return _digest(os.path.realpath(path), st.st_size, st.st_mtime_ns)
+
+
+@functools.lru_cache(maxsize=32)
+def _digest(path: str, size: int, mtime_ns: int) -> str:
+    return sha256_file(path)[:16]

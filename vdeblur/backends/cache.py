@@ -4,21 +4,14 @@ ours wrote. Imports nothing heavy (no torch, no onnx)."""
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import logging
 import os
 import tempfile
 from pathlib import Path
 
-from ..files import new_file_mode
+from ..files import new_file_mode, sha256_file
 
-
-def sha256_file(path: str | Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
+__all__ = ["atomic_write", "cache_dir", "locked", "private_dir", "record_digest", "recorded", "sha256_file"]
 
 
 def cache_dir() -> Path:
