@@ -387,9 +387,10 @@ def test_second_ctrl_c_keeps_what_was_finalised(live_clip, tmp_path, tiny_weight
     port = _free_port()
     pub = _udp_publisher(live_clip, port)
     out = tmp_path / "o.mp4"
-    # A slow model keeps frames in flight, so the first Ctrl-C alone would take a while to finish.
+    # A slow model keeps frames in flight, slow enough (200 ms a step) that finishing the frames in flight after the first Ctrl-C takes far longer
+    # than the 50 ms before the second.
     p = subprocess.Popen([*CLI, "run", f"udp://127.0.0.1:{port}", "-o", str(out), "--model", str(tiny_weights)],
-                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=slow(30))
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=slow(200))
     try:
         _wait_frames(tmp_path, min_bytes=20000)
         p.send_signal(signal.SIGINT)

@@ -552,8 +552,12 @@ def main(argv: list[str] | None = None) -> int:
 def entry() -> None:
     """The `vdeblur` command: main(), then exit. Where a live run left a thread blocked inside FFmpeg, the
     process ends at once (streams flushed; every output is already closed) instead of finalising the
-    interpreter under that thread, which can crash it after the run's own message."""
-    code = main()
+    interpreter under that thread, which can crash it after the run's own message. A Ctrl-C that arrives
+    after the run has ended (its outcome and message already given) ends the command with 130, quietly."""
+    try:
+        code = main()
+    except KeyboardInterrupt:
+        code = 130
     live = sys.modules.get("vdeblur.live")
     if live is not None and live.blocked_threads_alive():
         for stream in (sys.stdout, sys.stderr):
