@@ -19,3 +19,17 @@ def test_median_and_cv():
     assert r["cv"] == 0 and r["mean"] == 2.0 and r["p99"] == 2.0
     r = summarize([1.0, 3.0])
     assert abs(r["cv"] - 0.5) < 1e-12
+
+
+def test_samples_keep_the_newest_in_order_in_four_bytes_each():
+    from vdeblur.stats import Samples, StageTimes
+
+    s = Samples(keep=4)
+    for x in range(1, 8):
+        s.append(float(x))
+    assert list(s) == [4.0, 5.0, 6.0, 7.0] and len(s) == 4
+    assert s.values.itemsize == 4
+    t = StageTimes(["decode"], keep=3)
+    for ms in (1.0, 2.0, 3.0, 4.0):
+        t.add("decode", ms)
+    assert t.summary()["decode"]["count"] == 3 and t.summary()["decode"]["min"] == 2.0

@@ -73,6 +73,15 @@ def render(a) -> None:
         src = pick(names + sorted(evals))
         save("near_sharp", i, fam.near_sharp_clip(rng, photos.get(src, evals.get(src)), frames=n, h=h, w=w,
                                                   dark=dim(i)), src)
+    for i in range(a.textures if training else 0):
+        # Procedural texture (vdeblur.training.textures): mostly left still, where the network must leave
+        # it alone, a third blurred by trajectory kernels, where it must still deblur it.
+        from vdeblur.training.textures import texture
+
+        img = texture(rng, int(h * 1.5), int(w * 1.5))
+        clip = (fam.kernels_clip(rng, img, frames=n, h=h, w=w, varying=i % 2 == 1) if i % 3 == 0
+                else fam.near_sharp_clip(rng, img, frames=n, h=h, w=w, dark=dim(i)))
+        save("texture", i, clip, "procedural")
     if training:
         print(f"{len(made)} training clips in {a.out}")
         return
@@ -100,14 +109,6 @@ def _simulator(a, h: int, w: int, n: int, made: list) -> None:
         made += sorted(out.iterdir())
 
 
-def clip_folders(root: Path) -> dict[str, list[Path]]:
-    out: dict[str, list[Path]] = {}
-    for meta in sorted(root.rglob("meta.json")):
-        family = meta.parent.relative_to(root).parts[0]
-        out.setdefault(family, []).append(meta.parent)
-    return out
-
-
 def evaluate(a) -> dict:
     import av
     from skimage.metrics import structural_similarity
@@ -128,7 +129,7 @@ def evaluate(a) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         if a.model == "identity":   # the pipeline alone (decode, encode): what the codec costs
             a.model = identity_weights(Path(tmp) / "identity.safetensors")
-        for family, folders in clip_folders(a.root).items():
+        for family, folders in fam.clip_folders(a.root).items():
             rows = []
             for folder in folders:
                 sharp = read_video(folder / "sharp.mkv")
@@ -227,6 +228,8 @@ def main(argv=None) -> int:
     r.add_argument("--split", choices=["val", "train"], default="val",
                    help="val: the validation families (held-out photos, evaluation images); train: training clips "
                         "of the averaging, kernels and near_sharp families from the training photos, flat in OUT")
+    r.add_argument("--textures", type=int, default=0,
+                   help="with --split train: this many clips of procedural texture as well, two in three still")
     e = sub.add_parser("eval", help="measure weights on every family through the pipeline")
     e.add_argument("root", type=Path)
     e.add_argument("--model", default="small", help="a shipped name, a .safetensors path, or identity (the "

@@ -50,7 +50,7 @@ def from_photos(a) -> None:
         meta = {"photo": photo, "profile": a.profile, "static": static, "duty": round(float(r["motion"].duty[0]), 3),
                 "subframes": r["subframes"], "blur_px": blur, "max_blur": max(blur), "seed": a.seed, "index": i}
         b8 = to_u8(r["blurred"][0])
-        save_clip(a.out / f"clip{i:04d}", b8, b8 if static else to_u8(r["sharp"][0]), crf, meta)
+        save_clip(a.out / f"{a.prefix}{i:04d}", b8, b8 if static else to_u8(r["sharp"][0]), crf, meta)
         print(f"clip {i + 1}/{a.clips}: {photo} blur {np.mean(blur):.1f} px (max {max(blur):.1f}) crf {crf}"
               f"{' static' if static else ''}", flush=True)
 
@@ -90,6 +90,7 @@ def main(argv=None) -> int:
                    help="blur distribution: train (what training sees), heavy, mild, sharp (static)")
     p.add_argument("--crf", type=int, nargs=2, default=(16, 23), metavar=("MIN", "MAX"))
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--prefix", default="clip", help="clip folder names: PREFIX0000... (several sets in one folder)")
     p.add_argument("-o", "--out", type=Path, required=True)
     h = sub.add_parser("hfr", help="clips from a high-frame-rate video")
     h.add_argument("source", type=Path)

@@ -47,7 +47,7 @@ def build_parser() -> argparse.ArgumentParser:
             if isinstance(default, bool):
                 ap.add_argument(flag, action=argparse.BooleanOptionalAction, default=default)
                 continue
-            kind = {"preset": str, "seconds": float, "temporal_weight": float}.get(
+            kind = {"preset": str, "seconds": float, "temporal_weight": float, "families": Path}.get(
                 name, type(default) if default is not None else int)
             ap.add_argument(flag, type=kind, default=None if required else default, required=required,
                             choices=CHOICES.get(name), help=None if required else f"default {default}")

@@ -282,7 +282,8 @@ def run_file(cfg: RunConfig, on_progress=None, backend=None, timer: StageTimes |
     preview = open_preview() if cfg.preview else None
     timer = timer if timer is not None else StageTimes(STAGES)
     flow = Flow()
-    # Live: --duration counts from the start, connecting included (a source that is down cannot hold a run).
+    # Live: --duration counts from the start, connecting included (a source that is down cannot hold a run),
+    # preparing the model not.
     # Files: it is media time, a time range like -t.
     deadline = time.monotonic() + cfg.duration_s if cfg.duration_s is not None and live else None
     rng = time_range(cfg, live)
@@ -301,8 +302,11 @@ def run_file(cfg: RunConfig, on_progress=None, backend=None, timer: StageTimes |
         stack.callback(lambda: source.close())     # whichever source is current (a range may reopen it)
         info = source.info
         if backend is None:
+            t_model = time.monotonic()
             backend = open_model(cfg, info, flow, dest)
             stack.callback(backend.close)
+            if deadline is not None:     # preparing the model (a first run's probe, int8) is not stream time
+                deadline += time.monotonic() - t_model
         source, rng = ranged(cfg, live, source, backend, rng, span)
         mem, encode = memory_plan(cfg, info, backend)
         sink = open_sink(dest, info, encode, info.width * (2 if cfg.compare else 1), info.height,

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import math
-from collections import deque
+from array import array
 
 
 def percentile(sorted_ms: list[float], p: float) -> float:
@@ -37,11 +37,35 @@ def summarize(samples_ms) -> dict:
             "cv": (math.sqrt(var) / mean) if mean > 0 else 0.0}
 
 
+class Samples:
+    """The last `keep` samples as 4-byte floats, oldest first when iterated. A list or deque of Python
+    floats costs 32 bytes a sample: on a stream that runs for days that is the run's largest growth."""
+
+    def __init__(self, keep: int):
+        self.keep = keep
+        self.values = array("f")
+        self.start = 0           # where the oldest sample is once the buffer is full
+
+    def append(self, x: float) -> None:
+        if len(self.values) < self.keep:
+            self.values.append(x)
+        else:
+            self.values[self.start] = x
+            self.start = (self.start + 1) % self.keep
+
+    def __len__(self) -> int:
+        return len(self.values)
+
+    def __iter__(self):
+        v = self.values
+        return iter(v[self.start:] + v[:self.start])
+
+
 class StageTimes:
     """Per-stage samples in ms, bounded so that memory stays flat on endless streams."""
 
     def __init__(self, stages: list[str], keep: int = 200_000):
-        self.samples = {s: deque(maxlen=keep) for s in stages}
+        self.samples = {s: Samples(keep) for s in stages}
 
     def add(self, stage: str, ms: float) -> None:
         self.samples[stage].append(ms)

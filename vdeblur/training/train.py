@@ -25,7 +25,7 @@ from .data import list_photos, read_rgb, split_photos
 from .losses import NoHarm, ReconstructionLoss
 from .sources import ClipFolder, OnlineBank
 from .synthesis import PROFILES, PhotoBank, SynthSpec
-from .validate import make_val_sets, run_sequence, validate
+from .validate import family_score, load_family_sets, make_val_sets, run_sequence, validate
 
 log = logging.getLogger("vdeblur.train")
 
@@ -37,6 +37,9 @@ class TrainConfig:
     out: Path                            # run folder: train.log, curve.json, best.safetensors
     photos: Path | None = None           # online synthesis from this photo folder
     data: Path | None = None             # or pre-rendered clips from tools/synthesize.py
+    families: Path | None = None         # validation families (tools/families.py render): best.safetensors
+                                         # is then the checkpoint that gains most over the shipped preset on
+                                         # its worst family (validate.family_score)
     init: str | None = None              # fresh state from these weights (preset name or .safetensors)
     seconds: float | None = None         # stop (checkpointed) after this much wall time
     iters: int | None = None             # or after this many steps in this process
@@ -305,6 +308,23 @@ def _source(tc: TrainConfig, device: torch.device, seed: int):
     raise ValueError("give photos (online synthesis) or data (pre-rendered clips)")
 
 
+def _families(tc: TrainConfig, run: Run, meta: dict) -> tuple[dict, dict] | None:
+    """(family sets, the shipped preset's figures on them), or None without tc.families. A state whose
+    best checkpoint was ranked another way starts its ranking afresh."""
+    if tc.families is None:
+        return None
+    from ..model.loading import load_model
+
+    sets = load_family_sets(Path(tc.families), run.device)
+    shipped_net, _ = load_model(tc.preset)
+    shipped = validate(shipped_net.to(run.device), sets, run.amp)
+    if meta.get("ranked_by") != "families":
+        meta["best_score"], meta["ranked_by"] = -1e9, "families"
+    meta["families_shipped"] = {k: v for k, v in shipped.items() if k != "score"}
+    log.info("families, shipped %s: %s", tc.preset, json.dumps(meta["families_shipped"]))
+    return sets, shipped
+
+
 def hash_name(name: str) -> int:
     import hashlib
 
@@ -349,8 +369,14 @@ def _train(tc: TrainConfig) -> dict:
     out = Path(tc.out)
     curve = out / "curve.json"
 
+    families = _families(tc, run, meta)
+
     def validate_now(trained_s: float) -> dict:
         v = validate(run.ema, val, run.amp)
+        if families is not None:
+            sets, shipped = families
+            v["families"] = {k: r for k, r in validate(run.ema, sets, run.amp).items() if k != "score"}
+            v["score"] = family_score(v["families"], shipped)
         v = {"step": meta["step"], "trained_s": round(trained_s, 1), **v}
         meta["history"].append(v)
         curve.write_text(json.dumps(meta["history"], indent=1) + "\n")

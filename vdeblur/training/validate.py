@@ -75,3 +75,28 @@ def validate(net: DeblurNet, sets: dict, amp_dtype: torch.dtype | None) -> dict:
         worse += max(0.0, 45.0 - out["sharp"]["psnr"]) / 10
     out["score"] = score - worse
     return out
+
+
+def load_family_sets(root, device: torch.device | str = "cpu") -> dict:
+    """{family: (blurred, sharp) uint8 (clips, T, 3, H, W)} from a folder that tools/families.py rendered
+    (ROOT/FAMILY/.../clipNN). Clips of one family share their size."""
+    from ..evaluation.families import clip_folders
+    from .clips import read_video
+
+    sets = {}
+    for family, folders in clip_folders(root).items():
+        blurred = torch.stack([torch.from_numpy(read_video(f / "blurred.mp4")) for f in folders])
+        sharp = torch.stack([torch.from_numpy(read_video(f / "sharp.mkv")) for f in folders])
+        sets[family] = (blurred.permute(0, 1, 4, 2, 3).to(device), sharp.permute(0, 1, 4, 2, 3).to(device))
+    if not sets:
+        raise ValueError(f"no validation families in {root} (render them with tools/families.py render)")
+    return sets
+
+
+def family_score(candidate: dict, shipped: dict, floor_db: float = 0.05) -> float:
+    """How a checkpoint stands against the shipped weights by the shipping rule's measure, in dB: its
+    smallest lead in any family's mean gain, less how far any clip falls below its input (beyond floor_db).
+    Positive: no family drops and no clip is harmed (with the pipeline's decode, not its re-encode)."""
+    lead = min(candidate[f]["gain"] - shipped[f]["gain"] for f in shipped if f != "score")
+    harm = sum(max(0.0, -candidate[f]["worst_gain"] - floor_db) for f in shipped if f != "score")
+    return float(lead - harm)
