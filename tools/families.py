@@ -123,7 +123,8 @@ def evaluate(a) -> dict:
             codec = c.streams.video[0].codec_context.name
             return np.stack([frame_to_rgb(f, codec) for f in c.decode(video=0)])
 
-    result = {"model": a.model, "backend": a.backend, "precision": a.precision, "crf": a.crf, "families": {}}
+    result = {"model": a.model, "backend": a.backend, "precision": a.precision, "crf": a.crf,
+              "quality": a.quality, "families": {}}
     t0 = time.time()
     estimator = BlurEstimator()
     with tempfile.TemporaryDirectory() as tmp:
@@ -136,8 +137,10 @@ def evaluate(a) -> dict:
                 blurred = read_video(folder / "blurred.mp4")
                 out = Path(tmp) / f"{family}_{folder.name}.mkv"
                 kw = {"crf": a.crf} if a.crf is not None else {}
+                t_run = time.perf_counter()
                 summary = deblur_file(str(folder / "blurred.mp4"), str(out), model=a.model, backend=a.backend,
-                                      precision=a.precision, overwrite=True, **kw)
+                                      precision=a.precision, overwrite=True, quality=a.quality, **kw)
+                run_s = time.perf_counter() - t_run
                 cuts = summary.get("scene_cuts", 0)
                 estimated = estimator.sequence(blurred)
                 got = decode(out)
@@ -155,7 +158,8 @@ def evaluate(a) -> dict:
                              "blur_px_frames": meta.get("blur_px") or [],
                              "blur_estimated": round(float(np.mean(estimated)), 2),
                              "blur_estimated_frames": [round(x, 2) for x in estimated],
-                             "scene_cuts": len(cuts) if isinstance(cuts, list) else int(cuts)})
+                             "scene_cuts": len(cuts) if isinstance(cuts, list) else int(cuts),
+                             "run_s": round(run_s, 2)})
                 out.unlink()
             gains = [r["gain"] for r in rows]
             truth = [x for r in rows for x in r["blur_px_frames"]]
@@ -168,6 +172,7 @@ def evaluate(a) -> dict:
                                           "blur_frame_mae_px": round(float(np.mean(np.abs(np.subtract(est, truth))))
                                                                      if len(est) == len(truth) and truth else -1, 2),
                                           "scene_cuts": sum(r["scene_cuts"] for r in rows),
+                                          "run_s": round(sum(r["run_s"] for r in rows), 1),
                                           "size_ratio": round(sum(r["bytes_out"] for r in rows)
                                                               / sum(r["bytes_in"] for r in rows), 2),
                                           "clips": rows}
@@ -237,6 +242,7 @@ def main(argv=None) -> int:
     e.add_argument("--backend", default="onnxruntime")
     e.add_argument("--precision", default="fp32")
     e.add_argument("--crf", type=int, default=None, help="the output encoder's CRF (default: vdeblur run's)")
+    e.add_argument("--quality", choices=["normal", "high"], default="normal", help="vdeblur run --quality")
     e.add_argument("--json")
     k = sub.add_parser("rule", help="the shipping rule: candidate against shipped")
     k.add_argument("candidate", type=Path)

@@ -22,7 +22,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from vdeblur.explain import BlurEstimator, spearman  # noqa: E402
+from vdeblur.explain import BlurEstimator, load_head, spearman  # noqa: E402
 from vdeblur.model.blurhead import ANALYSIS_WIDTH, UNIT_PX, BlurHead  # noqa: E402
 from vdeblur.model.loading import save_weights_file_plain  # noqa: E402
 from vdeblur.training.clips import load_clip_folder  # noqa: E402
@@ -68,6 +68,52 @@ def make_data(photos: Path, batches: int, clips: int, frames: int, h: int, w: in
     return torch.cat(prev), torch.cat(cur), torch.cat(target)
 
 
+def clip_pairs(folders: list[Path], h: int, w: int, seed: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """(prev, cur, target) from pre-rendered clips (tools/families.py --split train, tools/synthesize.py)
+    whose meta.json gives the true blur per frame: the frames as the estimator sees them (its analysis
+    width, then a random crop to h rows), the target in its units (log1p(px at analysis width / UNIT_PX))."""
+    rng = np.random.default_rng(seed)
+    prev, cur, target = [], [], []
+    for folder in folders:
+        for clip in load_clip_folder(folder):
+            truth = clip.get("blur_px")
+            if not truth:
+                continue
+            scale = w / clip["blurred"].shape[2]
+            y = torch.cat([BlurEstimator._luma(f) for f in clip["blurred"]])       # (T, 1, ah, w)
+            if y.shape[-2] < h:
+                continue
+            top = int(rng.integers(0, y.shape[-2] - h + 1))
+            y = y[..., top:top + h, :]
+            n = min(len(truth), y.shape[0])
+            prev.append(y[:n - 1])
+            cur.append(y[1:n])
+            target.append(torch.log1p(torch.tensor(truth[1:n], dtype=torch.float32) * scale / UNIT_PX))
+    return torch.cat(prev), torch.cat(cur), torch.cat(target)
+
+
+def validate_families(head: BlurHead, root: Path) -> dict:
+    """Per validation family (tools/families.py render): Spearman of estimated against true per-clip blur,
+    and the frame MAE in px."""
+    from vdeblur.evaluation.families import clip_folders
+    from vdeblur.training.clips import read_video
+
+    est = BlurEstimator(head)
+    out = {}
+    for family, folders in clip_folders(root).items():
+        true_clip, est_clip, errors = [], [], []
+        for folder in folders:
+            truth = np.asarray(json.loads((folder / "meta.json").read_text())["blur_px"], np.float64)
+            e = np.asarray(est.sequence(read_video(folder / "blurred.mp4")), np.float64)
+            n = min(len(truth), len(e))
+            true_clip.append(float(truth[:n].mean()))
+            est_clip.append(float(e[:n].mean()))
+            errors += list(np.abs(truth[1:n] - e[1:n]))
+        out[family] = {"clip_spearman": round(float(spearman(true_clip, est_clip)), 3),
+                       "frame_mae_px": round(float(np.mean(errors)), 2), "clips": len(folders)}
+    return out
+
+
 def validate(head: BlurHead, folders: list[Path]) -> dict:
     est = BlurEstimator(head)
     per_clip, frames_true, frames_est, sharp = [], [], [], []
@@ -94,6 +140,11 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--photos", type=Path, required=True)
     ap.add_argument("--val", type=Path, nargs="+", default=[])
+    ap.add_argument("--data", type=Path, nargs="+", default=[],
+                    help="also train on these clip folders (their meta.json gives the true blur per frame)")
+    ap.add_argument("--families", type=Path, help="validation families (tools/families.py render): per-family "
+                    "Spearman and frame MAE")
+    ap.add_argument("--init", type=Path, help="start from these estimator weights")
     ap.add_argument("--batches", type=int, default=16, help="rendered batches of --clips clips")
     ap.add_argument("--clips", type=int, default=16)
     ap.add_argument("--frames", type=int, default=6)
@@ -107,9 +158,13 @@ def main(argv=None) -> int:
     h, w = 144, ANALYSIS_WIDTH
     t0 = time.time()
     prev, cur, target = make_data(a.photos, a.batches, a.clips, a.frames, h, w, a.seed)
+    if a.data:
+        more = clip_pairs(a.data, h, w, a.seed)
+        print(f"{len(more[2])} frames from {', '.join(map(str, a.data))}", flush=True)
+        prev, cur, target = (torch.cat([x, y]) for x, y in zip((prev, cur, target), more))
     print(f"{len(target)} training frames in {time.time() - t0:.0f} s; true blur mean "
           f"{(torch.expm1(target) * UNIT_PX).mean():.1f} px at {w} px wide", flush=True)
-    head = BlurHead()
+    head = load_head(a.init).train() if a.init else BlurHead()
     opt = torch.optim.AdamW(head.parameters(), lr=a.lr, weight_decay=1e-4)
     t0, step = time.time(), 0
     while time.time() - t0 < a.seconds:
@@ -134,6 +189,10 @@ def main(argv=None) -> int:
         print(f"validation: clip Spearman {v['clip_spearman']:.3f}, frame Spearman {v['frame_spearman']:.3f}, "
               f"frame MAE {v['frame_mae_px']:.2f} px (true mean {v['mean_true_px']:.2f}), "
               f"sharp clips {[round(x, 2) for x in v['sharp_clips_estimated_px']]} px")
+    if a.families:
+        report["families"] = f = validate_families(head, a.families)
+        for family, r in f.items():
+            print(f"{family:11s} clip Spearman {r['clip_spearman']:.2f}, frame MAE {r['frame_mae_px']:.1f} px")
     save_weights_file_plain(head, a.output, {"vdeblur_blurhead": json.dumps(report)})
     a.output.with_suffix(".json").write_text(json.dumps(report, indent=1) + "\n")
     print(f"wrote {a.output}")

@@ -197,6 +197,9 @@ def _parser_run(sub) -> None:
     run.add_argument("--compare", action="store_true", help="write input | output side by side")
     run.add_argument("--no-scene-cut", dest="scene_cut", action="store_false",
                      help="never reset the recurrent state at detected scene cuts")
+    run.add_argument("--quality", choices=["normal", "high"], default="normal",
+                     help="high (files): each frame deblurred forward, mirrored and backward in time, the three "
+                          "averaged; about 3.4x the time, a few tenths of a dB better")
     run.add_argument("--json", dest="json_path", help="write a run summary (frames, fps, per-stage timing)")
     ex = run.add_argument_group("explain (what the network did)")
     ex.add_argument("--explain", dest="explain_path", metavar="VIDEO",
@@ -336,7 +339,7 @@ def _run(a) -> int:
     cfg = RunConfig(
         input=a.input, output=a.output, overwrite=a.overwrite,
         model=_model_config(a), encode=_encode_config(a),
-        compare=a.compare, scene_cut=a.scene_cut, json_path=a.json_path,
+        compare=a.compare, scene_cut=a.scene_cut, quality=a.quality, json_path=a.json_path,
         progress=not a.quiet and sys.stderr.isatty(), live=a.live, input_format=a.input_format,
         reconnect_max=a.reconnect_max, max_frames=a.max_frames, duration_s=a.duration,
         stats_interval_s=a.stats_interval, preview=a.preview, tile=a.tile,

@@ -91,6 +91,7 @@ class RunConfig:
     encode: EncodeConfig = field(default_factory=EncodeConfig)
     compare: bool = False           # write input | output side by side
     scene_cut: bool = True          # reset the recurrent state at scene cuts (vdeblur/scenecut.py)
+    quality: str = "normal"         # high: files only, three passes averaged (vdeblur/ensemble.py), ~3.4x slower
     json_path: str | None = None
     explain_path: str | None = None  # a video of input | output | correction heat map | blur map (explain.py)
     report_path: str | None = None   # a PNG: blur and correction over time, the most corrected frames

@@ -75,11 +75,14 @@ class Deblurrer:
     state carried frame to frame (a state slot in the backend), each read with backend.margin px of
     context and cropped back to its core (geometry.TileGrid). The window is then kept as uint8 (a quarter
     of the float ring's memory) and converted tile by tile. None: whole frames.
+
+    first_slot: several Deblurrers on one backend (ensemble.py) each need their own state slots.
     """
 
     def __init__(self, backend, timer=None, owns_backend: bool = True,
-                 scene_cut: bool = True, tile: int | None = None):
+                 scene_cut: bool = True, tile: int | None = None, first_slot: int = 0):
         self.backend = backend
+        self.first_slot = first_slot    # the backend's state slots this uses: first_slot (+ tile index)
         self.owns_backend = owns_backend
         self.timer = timer          # optional StageTimes with preprocess/inference/postprocess
         self.cuts = SceneCutDetector() if scene_cut else None
@@ -111,7 +114,7 @@ class Deblurrer:
             self._pin_in = torch.empty((h, w, 3), dtype=torch.uint8, pin_memory=True)
             self._dev_in = torch.empty((h, w, 3), dtype=torch.uint8, device=self.backend.device)
             self._pin_out = torch.empty((h, w, 3), dtype=torch.uint8, pin_memory=True)
-        self.state = self.backend.init_state(ph, pw)
+        self.state = self.backend.init_state(ph, pw, slot=self.first_slot)
 
     def _setup_tiles(self, grid: TileGrid) -> None:
         h, w = self._size
@@ -131,7 +134,7 @@ class Deblurrer:
         else:
             self._out = np.empty((h, w, 3), dtype=np.uint8)
             self._tile_window = np.empty((1, self.backend.window, 3, ph, pw), dtype=np.float32)
-        self.state = [self.backend.init_state(ph, pw, slot=i) for i in range(len(grid.tiles))]
+        self.state = [self.backend.init_state(ph, pw, slot=self.first_slot + i) for i in range(len(grid.tiles))]
 
     def _forget(self) -> None:
         """Empty the window and zero the state."""
@@ -139,9 +142,10 @@ class Deblurrer:
             return
         self.ring.clear()
         if self.grid is None:
-            self.state = self.backend.init_state(*self._padded)
+            self.state = self.backend.init_state(*self._padded, slot=self.first_slot)
         else:
-            self.state = [self.backend.init_state(*self._padded, slot=i) for i in range(len(self.state))]
+            self.state = [self.backend.init_state(*self._padded, slot=self.first_slot + i)
+                          for i in range(len(self.state))]
 
     def reset(self) -> None:
         """Forget the past (reconnect, a cut the caller knows of), including the last frame seen."""

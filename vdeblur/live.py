@@ -41,6 +41,25 @@ def blocked_threads_alive() -> bool:
     return any(t.is_alive() for t in _LEFT_BLOCKED)
 
 
+def trim_heap() -> None:
+    """Hand the C heap's free pages back to the system (glibc's malloc_trim; nothing elsewhere). Each
+    connection's FFmpeg threads allocate from their own malloc arenas, and what they free stays mapped: without
+    this a stream that reconnects every minute grows by megabytes an hour."""
+    global _malloc_trim
+    if _malloc_trim is None:
+        try:
+            import ctypes
+
+            _malloc_trim = ctypes.CDLL("libc.so.6").malloc_trim
+        except (OSError, AttributeError):
+            _malloc_trim = False
+    if _malloc_trim:
+        _malloc_trim(0)
+
+
+_malloc_trim = None
+
+
 class Stopped(VdeblurError):
     """A stop request (signal, --duration) came before the live source delivered its first frame."""
 
@@ -282,6 +301,7 @@ class LiveSource:
                     self.error_detail = src.error_detail or self.error_detail
                     src.close()
                     src = self._src = _Closed(src)
+                    trim_heap()
                     if stopped():
                         return
                     if self.policy.max_attempts == 0:

@@ -22,6 +22,7 @@ from .backends import open_backend
 from .backends.base import entry
 from .config import RunConfig
 from .deblurrer import Deblurrer
+from .ensemble import EnsembleDeblurrer
 from .errors import DamagedInput, InputError, Interrupted, ModelError, OutputClosed, UsageError, VdeblurError
 from .memory import plan_memory
 from .paths import REPORT_SUFFIXES, Written, check_written
@@ -152,6 +153,11 @@ def check_run(cfg: RunConfig):
             raise UsageError(f"{name.replace('_s', '').replace('_', '-')} must be positive, got {v}")
     live = is_live_run(cfg)
     time_range(cfg, live)
+    if cfg.quality not in ("normal", "high"):
+        raise UsageError(f"--quality must be normal or high, got {cfg.quality!r}")
+    if cfg.quality == "high" and live:
+        raise UsageError("--quality high is for files: its backward pass looks ahead in time (use the default "
+                         "on a live input)")
     check_devices(cfg, live)
     most = 4 * (os.cpu_count() or 1)
     if not 0 <= cfg.model.threads <= most:
@@ -315,7 +321,9 @@ def run_file(cfg: RunConfig, on_progress=None, backend=None, timer: StageTimes |
         # Leaving by an exception (a stage's error, a missing model) removes the output; success closes it.
         stack.push(lambda exc_type, *_: sink.abort() if exc_type is not None else None)
         explainer, explain_sink = open_explain(cfg, info, encode, live, stack)
-        deblurrer = Deblurrer(backend, timer, owns_backend=False, scene_cut=cfg.scene_cut, tile=mem.tile)
+        deblurrer = (EnsembleDeblurrer(backend, timer, scene_cut=cfg.scene_cut, tile=mem.tile)
+                     if cfg.quality == "high" else
+                     Deblurrer(backend, timer, owns_backend=False, scene_cut=cfg.scene_cut, tile=mem.tile))
         total = progress_total(info, cfg, rng)
         progress = (lambda n: on_progress(n, total)) if on_progress is not None else None  # noqa: E731
         enough = lambda: ((cfg.max_frames is not None and flow.counts["decoded"] >= cfg.max_frames)  # noqa: E731

@@ -44,6 +44,7 @@ def run_summary(cfg, dest, backend, info, counts: dict, source, deblurrer, live:
         "frames_dropped": counts["dropped"],
         "reconnects": source.reconnects,
         "scene_cuts": deblurrer.scene_cuts,
+        "quality": cfg.quality,
         "live": live,
         "decode_errors": source.decode_errors,
         "wall_s": wall,

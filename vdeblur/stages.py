@@ -13,6 +13,7 @@ import queue
 import sys
 import threading
 import time
+from collections import deque
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -151,34 +152,60 @@ class InferStage:
     def run(self) -> None:
         flow = self.flow
         segment = 0
+        # A delayed processor (ensemble.EnsembleDeblurrer) finishes frames later than it takes them: the
+        # frames it holds wait here, each with whether a scene cut was found at it.
+        delayed = hasattr(self.deblurrer, "push")
+        waiting: deque = deque()
         try:
             while (item := flow.get(self.frames)) is not END:
                 frame, signature, t_decoded = item
                 if frame.segment != segment:   # the source reconnected: the past is another stream
+                    if delayed and not self._emit(waiting, self.deblurrer.flush()):
+                        return
                     self.deblurrer.reset()
                     if self.explainer is not None:
                         self.explainer.reset()
                     segment = frame.segment
                 cuts = self.deblurrer.scene_cuts
-                out = self.deblurrer.process(frame.rgb, signature)
-                if frame.warm:          # before a time range's start: it only warms the recurrent state
+                if delayed:
+                    ready = self.deblurrer.push(frame.rgb, signature)
+                    waiting.append((frame, t_decoded, self.deblurrer.scene_cuts != cuts))
+                    if not self._emit(waiting, ready):
+                        return
                     continue
-                if self.throttle_ms:
-                    time.sleep(self.throttle_ms / 1e3)
-                view = None
-                if self.explainer is not None:
-                    if self.deblurrer.scene_cuts != cuts:
-                        self.explainer.reset(cut=True)
-                    t = float(frame.pts * self.time_base) if frame.pts is not None and self.time_base else None
-                    view = self.explainer.frame(frame.rgb, out, frame.pts, t)
-                if self.compare:
-                    out = compare_view(frame.rgb, out)
-                if not flow.put(self.done, (out, frame.pts, frame.received or t_decoded, view)):
+                out = self.deblurrer.process(frame.rgb, signature)
+                if not self._put(frame, out, t_decoded, self.deblurrer.scene_cuts != cuts):
                     return
+            if delayed:
+                self._emit(waiting, self.deblurrer.flush())
         except BaseException as e:  # noqa: BLE001
             flow.fail(e)
         finally:
             flow.put(self.done, END)
+
+    def _emit(self, waiting: deque, outputs: list) -> bool:
+        """Pair a delayed processor's outputs with the oldest waiting frames, in order, and pass them on."""
+        for out in outputs:
+            frame, t_decoded, cut = waiting.popleft()
+            if not self._put(frame, out, t_decoded, cut):
+                return False
+        return True
+
+    def _put(self, frame, out, t_decoded: float, cut: bool) -> bool:
+        """One finished frame to the encoder (False: the run is stopping). cut: a scene cut was found at it."""
+        if frame.warm:          # before a time range's start: it only warms the recurrent state
+            return True
+        if self.throttle_ms:
+            time.sleep(self.throttle_ms / 1e3)
+        view = None
+        if self.explainer is not None:
+            if cut:
+                self.explainer.reset(cut=True)
+            t = float(frame.pts * self.time_base) if frame.pts is not None and self.time_base else None
+            view = self.explainer.frame(frame.rgb, out, frame.pts, t)
+        if self.compare:
+            out = compare_view(frame.rgb, out)
+        return self.flow.put(self.done, (out, frame.pts, frame.received or t_decoded, view))
 
 
 def compare_view(before: np.ndarray, after: np.ndarray) -> np.ndarray:

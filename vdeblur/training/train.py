@@ -301,8 +301,9 @@ def _source(tc: TrainConfig, device: torch.device, seed: int):
         held = [c for c in clips if hash_name(c["name"]) % 8 == 0] or clips[-1:]
         train = [c for c in clips if c not in held] or clips
         source = ClipFolder(Path(tc.data), tc.crop, tc.seq, seed, device, clips=train)
-        val = {"clips": (torch.stack([torch.from_numpy(c["blurred"]) for c in held]).permute(0, 1, 4, 2, 3).to(device),
-                         torch.stack([torch.from_numpy(c["sharp"]) for c in held]).permute(0, 1, 4, 2, 3).to(device))}
+        t = min(c["blurred"].shape[0] for c in held)      # sets rendered with different lengths: the shortest
+        val = {"clips": tuple(torch.stack([torch.from_numpy(c[k][:t]) for c in held]).permute(0, 1, 4, 2, 3).to(device)
+                              for k in ("blurred", "sharp"))}
         log.info(f"clips: {len(train)} train, {len(held)} validation (held out by name)")
         return source, val
     raise ValueError("give photos (online synthesis) or data (pre-rendered clips)")
