@@ -41,23 +41,40 @@ def blocked_threads_alive() -> bool:
     return any(t.is_alive() for t in _LEFT_BLOCKED)
 
 
-def trim_heap() -> None:
-    """Hand the C heap's free pages back to the system (glibc's malloc_trim; nothing elsewhere). Each
-    connection's FFmpeg threads allocate from their own malloc arenas, and what they free stays mapped: without
-    this a stream that reconnects every minute grows by megabytes an hour."""
-    global _malloc_trim
-    if _malloc_trim is None:
+def _libc():
+    """glibc, or None (another C library: its allocator needs none of this)."""
+    global _LIBC
+    if _LIBC is None:
         try:
             import ctypes
 
-            _malloc_trim = ctypes.CDLL("libc.so.6").malloc_trim
-        except (OSError, AttributeError):
-            _malloc_trim = False
-    if _malloc_trim:
-        _malloc_trim(0)
+            lib = ctypes.CDLL("libc.so.6")
+            _LIBC = lib if hasattr(lib, "malloc_trim") and hasattr(lib, "mallopt") else False
+        except OSError:
+            _LIBC = False
+    return _LIBC or None
 
 
-_malloc_trim = None
+_LIBC = None
+_M_MMAP_THRESHOLD, _M_ARENA_MAX = -3, -8      # glibc's mallopt parameters
+
+
+def settle_heap() -> None:
+    """For a run that lasts days: big buffers (decoded pictures, frames) always mmapped, so freeing them
+    hands the memory back (glibc raises its mmap threshold after each such free and would keep them in the
+    heap instead), and two malloc arenas instead of one per thread (each connection's threads left theirs
+    behind). A live run's RSS then stays level across reconnects (benchmarks/live_soak.py)."""
+    libc = _libc()
+    if libc is not None:
+        libc.mallopt(_M_MMAP_THRESHOLD, 256 * 1024)
+        libc.mallopt(_M_ARENA_MAX, 2)
+
+
+def trim_heap() -> None:
+    """Hand the C heap's free pages back to the system (after a connection closes)."""
+    libc = _libc()
+    if libc is not None:
+        libc.malloc_trim(0)
 
 
 class Stopped(VdeblurError):
@@ -158,6 +175,7 @@ class LiveSource:
         self._lock = threading.Lock()
         self._reading = False
         self._closed = False
+        settle_heap()
         src = self._connect(first=True)
         if src is None:
             raise Stopped(f"stopped while connecting to {mask_url(path)}: nothing was received")
@@ -185,7 +203,10 @@ class LiveSource:
         for transport in transports:   # RTSP over TCP first, UDP as the fallback
             opts = {**live_options(self.path, transport), **self.extra_options}
             try:
-                src = Source(self.path, opts, self.input_format, timeout=(self.open_timeout, self.read_timeout))
+                # Slice threads, not frame threads: each frame thread holds a picture back (latency), and
+                # a decoder's frame threads are not all freed with it, so memory grew with every reconnect.
+                src = Source(self.path, opts, self.input_format, timeout=(self.open_timeout, self.read_timeout),
+                             thread_type="SLICE")
                 src.raw_pts = True     # Timeline sees the jumps, to re-time them and reset the state
                 src.passthrough = list(src.container.streams.audio[:1])   # the first audio track, if any
                 return src

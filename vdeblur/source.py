@@ -143,10 +143,11 @@ class Source:
 
     def __init__(self, path: str, options: dict | None = None, input_format: str | None = None,
                  timeout: float | tuple[float, float] | None = None, rate: Fraction | None = None,
-                 read_ahead: bool = True):
+                 read_ahead: bool = True, thread_type: str = "AUTO"):
         """rate: the frame rate of an image sequence without a timestamps.csv (default 25). read_ahead:
         decode up to the first frame now (its display matrix; a pipe is read once); False for a reader that
-        only wants `info`."""
+        only wants `info`. thread_type: the decoder's threading, AUTO (frame and slice threads) or SLICE
+        (no picture held back per thread: live sources)."""
         self.path = path
         self._read_timeout = timeout[1] if isinstance(timeout, tuple) else (timeout or 0)
         self.raw_pts = False              # True: frames keep the input's pts as they are (vdeblur.live re-times)
@@ -187,7 +188,7 @@ class Source:
             self.container.close()
             raise InputError(f"no video stream in {mask_url(path)}")
         self.video = videos[0]
-        self.video.thread_type = "AUTO"
+        self.video.thread_type = thread_type
         self.passthrough = [s for s in self.container.streams if s.type in ("audio", "subtitle")]
         # What is neither the video we deblur nor passed through (a second video, data, attachments).
         self.left_out = [s for s in self.container.streams if s is not self.video and s not in self.passthrough]
