@@ -267,6 +267,34 @@ def ranged(cfg: RunConfig, live: bool, source, backend, rng: TimeRange | None, s
     return RangedSource(source, rng, warm, reopen=lambda: open_source(cfg, live)), rng
 
 
+class Deadline:
+    """--duration on a live input: wall time from the start, connecting included (a source that is down
+    cannot hold a run), preparing the model not. seconds None: none (on a file --duration is media time,
+    a time range like -t)."""
+
+    def __init__(self, seconds: float | None):
+        self.at = time.monotonic() + seconds if seconds is not None else None
+
+    def passed(self) -> bool:
+        return self.at is not None and time.monotonic() >= self.at
+
+    @contextmanager
+    def paused(self):
+        t0 = time.monotonic()
+        try:
+            yield
+        finally:
+            if self.at is not None:
+                self.at += time.monotonic() - t0
+
+
+def model_step(cfg: RunConfig, backend, timer, tile: int | None):
+    """The model-step stage: a Deblurrer, or for --quality high the three-pass ensemble (ensemble.py)."""
+    if cfg.quality == "high":
+        return EnsembleDeblurrer(backend, timer, scene_cut=cfg.scene_cut, tile=tile)
+    return Deblurrer(backend, timer, owns_backend=False, scene_cut=cfg.scene_cut, tile=tile)
+
+
 def run_file(cfg: RunConfig, on_progress=None, backend=None, timer: StageTimes | None = None,
              span: Span | None = None, signals: bool = True) -> dict:
     """Deblur cfg.input into cfg.output (a file, an image sequence or a stream URL). Returns the run
@@ -288,18 +316,14 @@ def run_file(cfg: RunConfig, on_progress=None, backend=None, timer: StageTimes |
     preview = open_preview() if cfg.preview else None
     timer = timer if timer is not None else StageTimes(STAGES)
     flow = Flow()
-    # Live: --duration counts from the start, connecting included (a source that is down cannot hold a run),
-    # preparing the model not.
-    # Files: it is media time, a time range like -t.
-    deadline = time.monotonic() + cfg.duration_s if cfg.duration_s is not None and live else None
+    deadline = Deadline(cfg.duration_s if live else None)
     rng = time_range(cfg, live)
-    past_deadline = lambda: deadline is not None and time.monotonic() >= deadline  # noqa: E731
     with ExitStack() as stack:
         for path in locked_paths(cfg, dest):
             stack.enter_context(files.hold(path))
         received = stack.enter_context(stop_on_signals(flow)) if signals else []
         try:
-            source = open_source(cfg, live, stop=lambda: flow.stop.is_set() or past_deadline())
+            source = open_source(cfg, live, stop=lambda: flow.stop.is_set() or deadline.passed())
         except Stopped as e:
             if received:
                 raise Interrupted(received[0], dest, 0, note=str(e)) from None
@@ -308,11 +332,9 @@ def run_file(cfg: RunConfig, on_progress=None, backend=None, timer: StageTimes |
         stack.callback(lambda: source.close())     # whichever source is current (a range may reopen it)
         info = source.info
         if backend is None:
-            t_model = time.monotonic()
-            backend = open_model(cfg, info, flow, dest)
+            with deadline.paused():      # preparing the model (a first run's probe, int8) is not stream time
+                backend = open_model(cfg, info, flow, dest)
             stack.callback(backend.close)
-            if deadline is not None:     # preparing the model (a first run's probe, int8) is not stream time
-                deadline += time.monotonic() - t_model
         source, rng = ranged(cfg, live, source, backend, rng, span)
         mem, encode = memory_plan(cfg, info, backend)
         sink = open_sink(dest, info, encode, info.width * (2 if cfg.compare else 1), info.height,
@@ -321,19 +343,17 @@ def run_file(cfg: RunConfig, on_progress=None, backend=None, timer: StageTimes |
         # Leaving by an exception (a stage's error, a missing model) removes the output; success closes it.
         stack.push(lambda exc_type, *_: sink.abort() if exc_type is not None else None)
         explainer, explain_sink = open_explain(cfg, info, encode, live, stack)
-        deblurrer = (EnsembleDeblurrer(backend, timer, scene_cut=cfg.scene_cut, tile=mem.tile)
-                     if cfg.quality == "high" else
-                     Deblurrer(backend, timer, owns_backend=False, scene_cut=cfg.scene_cut, tile=mem.tile))
+        deblurrer = model_step(cfg, backend, timer, mem.tile)
         total = progress_total(info, cfg, rng)
         progress = (lambda n: on_progress(n, total)) if on_progress is not None else None  # noqa: E731
         enough = lambda: ((cfg.max_frames is not None and flow.counts["decoded"] >= cfg.max_frames)  # noqa: E731
-                          or past_deadline())
+                          or deadline.passed())
         policy = Policy.of(cfg, live, mem.queue_size, codec_idle(cfg, backend.device, live))
         stages = build_stages(cfg, flow, timer, source, deblurrer, sink, policy, enough, preview, progress,
                               explainer, explain_sink)
         t_start = time.perf_counter()
         try:
-            run_threads(stages, flow, policy, deadline=deadline)
+            run_threads(stages, flow, policy, deadline=deadline.at)
         except KeyboardInterrupt:
             if not policy.salvage_on_second_stop:
                 raise

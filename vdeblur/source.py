@@ -146,8 +146,7 @@ class Source:
                  read_ahead: bool = True, thread_type: str = "AUTO"):
         """rate: the frame rate of an image sequence without a timestamps.csv (default 25). read_ahead:
         decode up to the first frame now (its display matrix; a pipe is read once); False for a reader that
-        only wants `info`. thread_type: the decoder's threading, AUTO (frame and slice threads) or SLICE
-        (no picture held back per thread: live sources)."""
+        only wants `info`. thread_type: AUTO (frame and slice threads) or SLICE (live: none held back)."""
         self.path = path
         self._read_timeout = timeout[1] if isinstance(timeout, tuple) else (timeout or 0)
         self.raw_pts = False              # True: frames keep the input's pts as they are (vdeblur.live re-times)
