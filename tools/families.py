@@ -116,7 +116,7 @@ def evaluate(a) -> dict:
     from vdeblur import deblur_file
     from vdeblur.colour import frame_to_rgb
     from vdeblur.explain import BlurEstimator, spearman
-    from vdeblur.training.clips import read_video
+    from vdeblur.training.clips import clip_folders, read_video
 
     def decode(p: Path) -> np.ndarray:
         with av.open(str(p)) as c:
@@ -130,7 +130,7 @@ def evaluate(a) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         if a.model == "identity":   # the pipeline alone (decode, encode): what the codec costs
             a.model = identity_weights(Path(tmp) / "identity.safetensors")
-        for family, folders in fam.clip_folders(a.root).items():
+        for family, folders in clip_folders(a.root).items():
             rows = []
             for folder in folders:
                 sharp = read_video(folder / "sharp.mkv")

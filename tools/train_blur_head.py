@@ -95,8 +95,7 @@ def clip_pairs(folders: list[Path], h: int, w: int, seed: int) -> tuple[torch.Te
 def validate_families(head: BlurHead, root: Path) -> dict:
     """Per validation family (tools/families.py render): Spearman of estimated against true per-clip blur,
     and the frame MAE in px."""
-    from vdeblur.evaluation.families import clip_folders
-    from vdeblur.training.clips import read_video
+    from vdeblur.training.clips import clip_folders, read_video
 
     est = BlurEstimator(head)
     out = {}

@@ -244,13 +244,3 @@ def near_sharp_clip(rng: np.random.Generator, image: np.ndarray, *, frames: int,
         lengths.append(float(np.sum(np.linalg.norm(np.diff(cam[f * 4:f * 4 + 5], axis=0), axis=1))))
     return Clip(np.stack(blurred), np.stack(sharp), lengths, {"shake_px": round(shake, 2), "gain": round(gain, 2)})
 
-
-def clip_folders(root) -> dict[str, list]:
-    """{family: [clip folder, ...]} of a folder that tools/families.py rendered (ROOT/FAMILY/.../meta.json)."""
-    from pathlib import Path
-
-    out: dict[str, list] = {}
-    for meta in sorted(Path(root).rglob("meta.json")):
-        family = meta.parent.relative_to(root).parts[0]
-        out.setdefault(family, []).append(meta.parent)
-    return out

@@ -56,3 +56,12 @@ def load_clip_folder(root: Path) -> list[dict]:
         clips.append({"name": d.name, "blurred": read_video(d / "blurred.mp4"),
                       "sharp": read_video(d / "sharp.mkv"), **meta})
     return clips
+
+
+def clip_folders(root: Path) -> dict[str, list[Path]]:
+    """{family: [clip folder, ...]} of a folder that tools/families.py rendered (ROOT/FAMILY/.../meta.json)."""
+    out: dict[str, list[Path]] = {}
+    for meta in sorted(Path(root).rglob("meta.json")):
+        family = meta.parent.relative_to(root).parts[0]
+        out.setdefault(family, []).append(meta.parent)
+    return out

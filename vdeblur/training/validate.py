@@ -80,8 +80,7 @@ def validate(net: DeblurNet, sets: dict, amp_dtype: torch.dtype | None) -> dict:
 def load_family_sets(root, device: torch.device | str = "cpu") -> dict:
     """{family: (blurred, sharp) uint8 (clips, T, 3, H, W)} from a folder that tools/families.py rendered
     (ROOT/FAMILY/.../clipNN). Clips of one family share their size."""
-    from ..evaluation.families import clip_folders
-    from .clips import read_video
+    from .clips import clip_folders, read_video
 
     sets = {}
     for family, folders in clip_folders(root).items():
