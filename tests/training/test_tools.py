@@ -8,6 +8,7 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+import pytest
 from clips import make_photos
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -67,3 +68,32 @@ def test_export_weights_from_a_state_folder(tmp_path):
     assert torch.allclose(shipped(x, *st)[0], ema(x, *st)[0], atol=1e-5)   # the EMA ships, scales folded
     card = json.loads(out.with_suffix(".json").read_text())
     assert card["training_validation"] == {"step": 7}
+
+
+def test_family_score_is_the_smallest_lead_less_the_harm():
+    from vdeblur.training.validate import family_score
+
+    shipped = {"a": {"gain": 1.0, "worst_gain": 0.2}, "b": {"gain": 0.5, "worst_gain": 0.0}, "score": 9.0}
+    assert family_score({"a": {"gain": 1.3, "worst_gain": 0.1}, "b": {"gain": 0.6, "worst_gain": 0.0}},
+                        shipped) == pytest.approx(0.1)
+    # a clip 0.25 dB below its input costs what it falls beyond the 0.05 dB floor
+    assert family_score({"a": {"gain": 1.3, "worst_gain": -0.25}, "b": {"gain": 0.6, "worst_gain": 0.0}},
+                        shipped) == pytest.approx(0.1 - 0.2)
+
+
+def test_interpolated_weights_lie_between_the_two(tmp_path):
+    import torch
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "tools"))
+    from interpolate_weights import interpolate
+
+    from vdeblur.model.net import DeblurNet, NetConfig
+
+    cfg = NetConfig(window=2, widths=(4, 4, 8))
+    a, b = DeblurNet(cfg), DeblurNet(cfg)
+    mid = interpolate(a, b, 0.25)
+    for k, v in a.state_dict().items():
+        if v.is_floating_point():
+            assert torch.allclose(mid[k], 0.75 * v + 0.25 * b.state_dict()[k], atol=1e-6)
+    with pytest.raises(SystemExit):
+        interpolate(a, DeblurNet(NetConfig(window=2, widths=(4, 8, 8))), 0.5)
