@@ -7,7 +7,11 @@ Two cues on small thumbnails of consecutive frames, both required:
 - colour: the Bhattacharyya distance of their per-channel histograms. It stops a flash or an exposure jump
   (structure kept, colours changed) and a low-texture frame (weak peak, same colours) from counting as cuts.
 On the 8 validation clips (heavy blur, rotation and zoom included) the peak within a clip never fell
-below 0.25, and across clips it never rose above 0.18.
+below 0.25, and across clips it never rose above 0.18. The validation families (110 clips, 990 frame
+pairs) hold two heavily blurred simulator frames with a peak of 0.09 and 0.19 and a colour distance of
+0.11 and 0.18 (a moving object filling the view): the colour threshold is 0.2, above both. Across 1500
+pairs of different clips' frames (true cuts) it then finds 94.8 % (95.3 % at 0.1); the rest are pairs of
+look-alike pictures.
 """
 from __future__ import annotations
 
@@ -15,7 +19,7 @@ import cv2
 import numpy as np
 
 PEAK_MAX = 0.2          # below this phase-correlation peak the structure changed
-COLOUR_MIN = 0.1        # above this histogram distance the colours changed
+COLOUR_MIN = 0.2        # above this histogram distance the colours changed
 _SIZE = (128, 72)
 
 
