@@ -127,6 +127,7 @@ class BatchConfig:
     model: ModelConfig = field(default_factory=ModelConfig)
     encode: EncodeConfig = field(default_factory=EncodeConfig)
     scene_cut: bool = True
+    quality: str = "normal"         # high: three passes averaged (vdeblur/ensemble.py), as `vdeblur run`
     tile: int | None = None
     max_memory_mb: int | None = 3072
     ext: str = ".mp4"               # the outputs' container: OUTDIR/<input name><ext>

@@ -59,3 +59,21 @@ def test_bad_input_is_a_one_line_result_not_a_crash(tmp_path, tiny_weights):
     r = ChunkWorker().process(Job(0, str(src), plan.chunks[0], ".mp4",
                                   ModelConfig(spec=str(tiny_weights), backend="torch"), EncodeConfig()))
     assert r.data == b"" and r.error.startswith("input not found")
+
+
+def test_a_chunk_at_quality_high_writes_every_frame(tmp_path, tiny_weights):
+    src = tmp_path / "in.mp4"
+    make_clip(src, frames=30, width=64, height=48)
+    model = ModelConfig(spec=str(tiny_weights), backend="onnxruntime", precision=Precision.FP32)
+    chunk = plan_file(str(src), 0.6, warmup=6).chunks[1]
+    r = ChunkWorker(threads=1).process(Job(0, str(src), chunk, ".mp4", model, LOSSLESS, quality="high"))
+    assert not r.error and r.frames == chunk.frames and r.warm_frames == 6
+
+
+def test_quality_high_is_part_of_the_batch_settings():
+    from vdeblur.batch.run import _settings
+    from vdeblur.config import BatchConfig
+
+    normal = BatchConfig(inputs=("a.mp4",), output_dir="out")
+    assert _settings(normal, "w", 8) != _settings(BatchConfig(inputs=("a.mp4",), output_dir="out",
+                                                               quality="high"), "w", 8)

@@ -131,6 +131,8 @@ def expand_inputs(inputs, skip: set[str] = frozenset()) -> list[str]:
 def _settings(cfg: BatchConfig, digest: str, warmup: int) -> str:
     return settings_digest(weights=digest, backend=cfg.model.backend, precision=cfg.model.precision,
                            encode=cfg.encode, scene_cut=cfg.scene_cut, tile=cfg.tile,
+                           # (only where it is not the default: earlier batches' digests stay valid)
+                           **({"quality": cfg.quality} if cfg.quality != "normal" else {}),
                            max_memory_mb=cfg.max_memory_mb, warmup=warmup, chunk_s=cfg.chunk_s, ext=cfg.ext)
 
 
@@ -230,7 +232,7 @@ def run_batch(cfg: BatchConfig, on_progress=None) -> dict:
             # A record whose file is gone is dropped, so that counting records tells when a file is whole.
             manifest.data["files"][t.key]["chunks"].pop(str(c.index), None)
             jobs.append(Job(i, t.plan.input, c, cfg.ext, cfg.model, cfg.encode, cfg.scene_cut, cfg.tile,
-                            cfg.max_memory_mb))
+                            cfg.max_memory_mb, quality=cfg.quality))
     total = sum(t.plan.frames for t in tasks if t.status == "pending")
     reused_frames = done_frames
     for i, t in enumerate(tasks):       # files whose chunks were all done before: join now

@@ -30,7 +30,8 @@ class Job:
     scene_cut: bool = True
     tile: int | None = None
     max_memory_mb: int | None = 3072
-    queue_size: int = 1         # for memory.plan_memory: a worker holds one frame at a time
+    queue_size: int = 1
+    quality: str = "normal"         # for memory.plan_memory: a worker holds one frame at a time
 
 
 @dataclass(frozen=True)
@@ -102,7 +103,7 @@ class ChunkWorker:
             out = tmpdir / f"chunk{job.ext}"
             cfg = RunConfig(input=job.input, output=str(out), overwrite=True, model=job.model, encode=job.encode,
                             scene_cut=job.scene_cut, tile=job.tile, max_memory_mb=job.max_memory_mb,
-                            queue_size=job.queue_size, progress=False, live=False)
+                            queue_size=job.queue_size, progress=False, live=False, quality=job.quality)
 
             def progress(written: int, total) -> None:
                 self.progress_frames = written
