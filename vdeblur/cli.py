@@ -284,7 +284,7 @@ def _parser_batch(sub) -> None:
 def _add_quality_arg(p) -> None:
     p.add_argument("--quality", choices=["normal", "high"], default="normal",
                    help="high (files): each frame deblurred forward, mirrored and backward in time, the three "
-                        "averaged; 2-3x the time, better on every kind of blur measured")
+                        "averaged; about 3x the time, better on every kind of blur measured")
 
 
 def _parser_bench(sub) -> None:
