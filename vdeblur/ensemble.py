@@ -15,7 +15,7 @@ push(rgb) -> the outputs now finished, oldest first; flush() -> the rest.
 """
 from __future__ import annotations
 
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 import numpy as np
 
@@ -25,6 +25,7 @@ MAX_BUFFER_BYTES = 1 << 30      # frames waiting for their backward pass, at mos
 SLOTS_APART = 1 << 16           # backend state slots of one pass: first_slot + tile index
 
 
+@runtime_checkable
 class DelayedProcessor(Protocol):
     """A model step whose outputs come later than their inputs, in input order."""
 
@@ -87,8 +88,10 @@ class EnsembleDeblurrer:
         if self.forward.scene_cuts != cuts:         # the backward pass must not carry one shot into another
             ready += self.flush()
             self.mirrored.reset()
-        mirrored = self.mirrored.process(np.ascontiguousarray(rgb[:, ::-1]))[:, ::-1]
-        self.pending.append((rgb, ahead.astype(np.uint16) + mirrored))
+        # Views, not copies: the Deblurrer reads any strides into its own ring.
+        total = ahead.astype(np.uint16)
+        total += self.mirrored.process(rgb[:, ::-1])[:, ::-1]
+        self.pending.append((rgb, total))
         if len(self.pending) >= self.chunk + self.lookahead:
             ready += self._finish(self.chunk)
         return ready
@@ -113,7 +116,10 @@ class EnsembleDeblurrer:
             behind[i] = self.backward.process(self.pending[i][0])
         out = []
         for i in range(n):
-            total = self.pending[i][1] + behind[i]              # uint16: at most 3 x 255
-            out.append(((total + 1) // 3).astype(np.uint8))      # the mean, rounded
+            total = self.pending[i][1]                  # uint16, at most 3 x 255, summed in place
+            total += behind[i]
+            total += 1
+            total //= 3                                 # the mean, rounded
+            out.append(total.astype(np.uint8))
         del self.pending[:n]
         return out

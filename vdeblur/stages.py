@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .deblurrer import Deblurrer
+from .ensemble import DelayedProcessor
 from .errors import VdeblurError
 from .scenecut import SceneCutDetector
 from .source import DecodedFrame
@@ -154,7 +155,7 @@ class InferStage:
         segment = 0
         # A delayed processor (ensemble.EnsembleDeblurrer) finishes frames later than it takes them: the
         # frames it holds wait here, each with whether a scene cut was found at it.
-        delayed = hasattr(self.deblurrer, "push")
+        delayed = isinstance(self.deblurrer, DelayedProcessor)
         waiting: deque = deque()
         try:
             while (item := flow.get(self.frames)) is not END:
